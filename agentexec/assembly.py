@@ -1,0 +1,39 @@
+"""Building the configured runtime and agent: where the config meets class loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from agentexec.agents.base import Agent
+from agentexec.config import Config
+from agentexec.loading import add_import_paths, instantiate, load_class
+from agentexec.runtimes.base import Runtime
+
+
+def prepare_imports(config: Config) -> None:
+    """User modules next to the config file or in the current directory become importable."""
+    add_import_paths([Path.cwd(), config.base_dir])
+
+
+def build_runtime(config: Config, workspace: Optional[str] = None, env: Optional[dict[str, str]] = None) -> Runtime:
+    """The ``[core] runtime`` class with ``[runtime]`` options, carrying the configured executor."""
+    prepare_imports(config)
+    cls = load_class(config.core.runtime, "runtime", Runtime)
+    kwargs: dict[str, Any] = {
+        "executor": config.core.runtime_executor,
+        "executor_kwargs": config.executor,
+        "workspace": workspace or config.core.workspace,
+        "env": env or {},
+        **config.runtime,
+    }
+    runtime = instantiate(cls, kwargs, "runtime", "[runtime]")
+    runtime.config = config
+    return runtime
+
+
+def build_agent(config: Config) -> Agent:
+    """The ``[core] agent`` class with ``[agent]`` options."""
+    prepare_imports(config)
+    cls = load_class(config.core.agent, "agent", Agent)
+    return instantiate(cls, dict(config.agent), "agent", "[agent]")

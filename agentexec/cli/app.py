@@ -1,0 +1,237 @@
+"""``agentexec``: typer commands, each importing what it needs only when it runs.
+
+Every command turns a ``UsageError`` into one line on stderr and exit code 2, so bad input never
+shows a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+
+from agentexec import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="agentexec",
+    help="Run AI agents' actions: an agent decides, a runtime carries, an executor performs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file (default ./agentexec.toml).")]
+ExecutorOpt = Annotated[Optional[str], typer.Option("--executor", "-e", help="Executor class path or short name.")]
+AgentOpt = Annotated[Optional[str], typer.Option("--agent", "-a", help="Agent class path or short name.")]
+RuntimeOpt = Annotated[Optional[str], typer.Option("--runtime", "-r", help="Runtime class path or short name.")]
+WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace directory.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON lines on stdout instead of the rich view.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one error line on stderr and exit."""
+    typer.echo(f"agentexec: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(func: F) -> F:
+    """Turn bad user input into one line and exit code 2; Ctrl-C into exit code 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from agentexec.errors import UsageError
+
+        try:
+            return func(*args, **kwargs)
+        except UsageError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            typer.echo("agentexec: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_cli_config(
+    config: Optional[Path],
+    executor: Optional[str] = None,
+    agent: Optional[str] = None,
+    runtime: Optional[str] = None,
+    workspace: Optional[Path] = None,
+    max_iterations: Optional[int] = None,
+) -> Any:
+    """The effective configuration with this command's flags on top."""
+    from agentexec.config import load_config
+
+    return load_config(
+        config,
+        {
+            "core.runtime_executor": executor,
+            "core.agent": agent,
+            "core.runtime": runtime,
+            "core.workspace": str(workspace) if workspace is not None else None,
+            "core.max_iterations": max_iterations,
+        },
+    )
+
+
+def raise_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C so the loop closes the log and cleans up before exiting."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"agentexec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Run AI agents' actions: an agent decides, a runtime carries, an executor performs."""
+
+
+@app.command()
+@user_errors
+def run(
+    task_file: Annotated[Path, typer.Argument(metavar="TASK.json", help="The task file to run.")],
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    agent: AgentOpt = None,
+    runtime: RuntimeOpt = None,
+    workspace: WorkspaceOpt = None,
+    log: Annotated[Optional[Path], typer.Option("--log", help="Event log path (default under log_dir).")] = None,
+    json_output: JsonOpt = False,
+    max_iterations: Annotated[
+        Optional[int], typer.Option("--max-iterations", min=1, help="Stop after N steps.")
+    ] = None,
+) -> None:
+    """Run one task to the end, streaming its events; exit 0 if it passed, 1 if not."""
+    from agentexec.assembly import build_agent, build_runtime
+    from agentexec.eventlog import make_header, new_log_path
+    from agentexec.loop import LogSink, run_task
+    from agentexec.tasks import load_task
+
+    task = load_task(task_file)
+    cfg = load_cli_config(config, executor, agent, runtime, workspace, max_iterations)
+    explicit_workspace = workspace is not None or cfg.sources.get("core.workspace", "").startswith("env")
+    chosen_workspace = cfg.core.workspace if explicit_workspace or not task.workspace else task.workspace
+    limit = max_iterations or task.max_iterations or cfg.core.max_iterations
+    log_path = str((log or new_log_path(cfg.core.log_dir, task.id)).resolve())
+    agent_obj = build_agent(cfg)
+    runtime_obj = build_runtime(cfg, workspace=chosen_workspace, env=task.env)
+    view = _view(json_output)
+    raise_on_sigterm()
+    try:
+        runtime_obj.start()
+        header = make_header(task.model_dump(mode="json"), cfg.to_dict(), workspace=str(runtime_obj.workspace))
+        result = run_task(
+            task,
+            agent_obj,
+            runtime_obj,
+            sinks=[LogSink(log_path), view],
+            header=header,
+            max_iterations=limit,
+            log_path=log_path,
+        )
+    finally:
+        runtime_obj.close()
+    raise typer.Exit(result.exit_code)
+
+
+def _view(json_output: bool) -> Any:
+    from agentexec.cli.render import JsonLines, RichView
+
+    return JsonLines() if json_output else RichView()
+
+
+@app.command()
+@user_errors
+def actions(
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the actions' JSON Schemas.")] = False,
+) -> None:
+    """List the configured executor's actions with their arguments."""
+    import json
+
+    from agentexec.assembly import prepare_imports
+    from agentexec.executors.base import BaseActionExecutor
+    from agentexec.loading import load_class
+
+    cfg = load_cli_config(config, executor)
+    prepare_imports(cfg)
+    cls = load_class(cfg.core.runtime_executor, "executor", BaseActionExecutor)
+    if json_output:
+        typer.echo(json.dumps(cls.action_schemas(), indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"actions of {cfg.core.runtime_executor}", title_justify="left")
+    for column in ("action", "arguments", "description"):
+        table.add_column(column)
+    for spec in cls.action_specs().values():
+        table.add_row(spec.name, spec.signature(), spec.description.split("\n")[0])
+    Console().print(table)
+
+
+@app.command("config")
+@user_errors
+def show_config(
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    agent: AgentOpt = None,
+    runtime: RuntimeOpt = None,
+    workspace: WorkspaceOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print values and sources as JSON.")] = False,
+) -> None:
+    """Show the effective configuration and where each value came from."""
+    import json
+
+    cfg = load_cli_config(config, executor, agent, runtime, workspace)
+    rows = cfg.rows()
+    if json_output:
+        typer.echo(
+            json.dumps(
+                {
+                    "file": str(cfg.file) if cfg.file else None,
+                    "values": [{"key": k, "value": v, "source": s} for k, v, s in rows],
+                },
+                indent=2,
+            )
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"config file: {cfg.file or 'none found'}", title_justify="left")
+    for column in ("key", "value", "source"):
+        table.add_column(column)
+    for key, value, source in rows:
+        table.add_row(key, repr(value) if not isinstance(value, str) else value, source)
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,131 @@
+"""Sinks that show a run: the rich terminal view and the JSON-lines writer for ``--json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Any, Optional
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from agentexec.loop import RunResult
+
+MAX_SHOWN_LINES = 40
+
+
+def action_summary(record: dict[str, Any]) -> str:
+    """A one-line description of an action for humans."""
+    args = record.get("args", {})
+    name = record["action"]
+    if name == "run":
+        prefix = "input " if args.get("is_input") else ""
+        return prefix + str(args.get("command", ""))
+    if name in ("read", "write") and "path" in args:
+        return str(args["path"])
+    if name == "edit":
+        return f"{args.get('command', '')} {args.get('path', '')}"
+    if name in ("finish", "message"):
+        return str(args.get("message", args.get("content", "")))
+    return json.dumps(args, ensure_ascii=False)
+
+
+class RichView:
+    """Prints each action as it starts, its output as it streams, and its observation's status."""
+
+    def __init__(self, console: Optional[Console] = None) -> None:
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.streamed: set[int] = set()
+        self.at_line_start = True
+
+    def header(self, header: dict[str, Any]) -> None:
+        core = header.get("config", {}).get("core", {})
+        task = header.get("task") or {}
+        version, task_id = escape(str(header.get("agentexec", ""))), escape(str(task.get("id", "")))
+        executor, runtime = escape(str(core.get("runtime_executor", ""))), escape(str(core.get("runtime", "")))
+        self.console.print(f"[bold]agentexec {version}[/] · task [bold]{task_id}[/] · executor {executor} · runtime {runtime}")
+        if task.get("instruction"):
+            self.console.print(Text(task["instruction"], style="italic"))
+
+    def record(self, record: dict[str, Any]) -> None:
+        if "output" in record:
+            self._stream(record)
+        elif "action" in record:
+            phase = "check " if record.get("phase") == "check" else ""
+            line = Text(f"▶ {record['seq']} {phase}{record['action']} ", style="bold cyan")
+            line.append(action_summary(record), style="bold")
+            if record.get("thought"):
+                line.append(f"  # {record['thought']}", style="dim italic")
+            self.console.print(line)
+        else:
+            self._observation(record)
+
+    def _stream(self, record: dict[str, Any]) -> None:
+        text = record["output"]
+        self.streamed.add(record.get("cause", -1))
+        self.console.file.write(text)
+        self.console.file.flush()
+        self.at_line_start = text.endswith("\n")
+
+    def _observation(self, record: dict[str, Any]) -> None:
+        if not self.at_line_start:
+            self.console.file.write("\n")
+            self.at_line_start = True
+        extras = record.get("extras", {})
+        is_error = record["observation"] == "error"
+        content = record.get("content", "")
+        if content and (record.get("cause") not in self.streamed or is_error):
+            lines = content.splitlines()
+            if len(lines) > MAX_SHOWN_LINES:
+                cut = len(lines) - MAX_SHOWN_LINES
+                lines = lines[: MAX_SHOWN_LINES // 2] + [f"… {cut} lines not shown …"] + lines[-MAX_SHOWN_LINES // 2 :]
+            self.console.print(Text("\n".join(lines), style="red" if is_error else "dim"))
+        status = []
+        if "exit_code" in extras:
+            status.append(f"exit {extras['exit_code']}")
+        if extras.get("running"):
+            status.append(f"still running ({extras.get('timed_out')})")
+        if "duration" in extras:
+            status.append(f"{extras['duration']:.3f} s")
+        for note in extras.get("notes", []):
+            status.append(str(note))
+        ok = not is_error and extras.get("exit_code", 0) == 0
+        mark, style = ("✓", "green") if ok else ("✗", "red")
+        self.console.print(Text(f"{mark} {record['observation']} " + " · ".join(status), style=style))
+
+    def finish(self, result: RunResult) -> None:
+        style = "bold green" if result.passed else ("bold yellow" if result.outcome == "interrupted" else "bold red")
+        verdict = "passed" if result.passed else "failed"
+        checks = ""
+        if result.checks:
+            checks = f" · checks {sum(c['passed'] for c in result.checks)}/{len(result.checks)}"
+        self.console.print(
+            Text(
+                f"{result.outcome} · {verdict} · {result.steps} steps · {result.duration:.2f} s{checks}"
+                + (f" · {result.message}" if result.message and not result.passed else ""),
+                style=style,
+            )
+        )
+        if result.log_path:
+            self.console.print(f"event log: {escape(result.log_path)}")
+
+
+class JsonLines:
+    """``--json``: every event, output chunks included, as one JSON line each on stdout."""
+
+    def __init__(self, stream: IO[str] = sys.stdout) -> None:
+        self.stream = stream
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+    def header(self, header: dict[str, Any]) -> None:
+        self._write(header)
+
+    def record(self, record: dict[str, Any]) -> None:
+        self._write(record)
+
+    def finish(self, result: RunResult) -> None:
+        self._write({"result": result.to_dict()})

@@ -1,0 +1,240 @@
+"""Layered configuration: defaults < config file < ``AGENTEXEC_<SECTION>_<KEY>`` < flags.
+
+``[core]`` is validated against a pydantic model (unknown keys are errors with a did-you-mean);
+``[executor]``, ``[agent]`` and ``[runtime]`` are keyword arguments for those classes'
+constructors, checked when the classes are built. Every value remembers where it came from, for
+``agentexec config``. Relative paths in a config file are relative to that file's directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentexec.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_NAME = "agentexec.toml"
+ENV_PREFIX = "AGENTEXEC_"
+KWARG_SECTIONS = ("executor", "agent", "runtime")
+SECTIONS = ("core", *KWARG_SECTIONS)
+PATH_KEYS = ("workspace", "log_dir")
+
+
+class CoreConfig(BaseModel):
+    """The ``[core]`` table: which classes to use and how long a run may go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runtime_executor: str = "agentexec.executors:ActionExecutor"
+    agent: str = "scripted"
+    runtime: str = "local"
+    workspace: str = "."
+    max_iterations: int = Field(100, ge=1)
+    log_dir: str = ".agentexec/runs"
+
+
+CORE_KEYS = tuple(CoreConfig.model_fields)
+#: Command-line flags whose names differ from the ``[core]`` key they set.
+FLAG_NAMES = {"runtime_executor": "--executor"}
+
+
+@dataclass
+class Config:
+    """The effective configuration and the source of every value."""
+
+    core: CoreConfig
+    sections: dict[str, dict[str, Any]]
+    sources: dict[str, str]
+    file: Optional[Path] = None
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def executor(self) -> dict[str, Any]:
+        return self.sections["executor"]
+
+    @property
+    def agent(self) -> dict[str, Any]:
+        return self.sections["agent"]
+
+    @property
+    def runtime(self) -> dict[str, Any]:
+        return self.sections["runtime"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, as written into an event log header."""
+        return {"core": self.core.model_dump(), **{name: dict(self.sections[name]) for name in KWARG_SECTIONS}}
+
+    def rows(self) -> list[tuple[str, Any, str]]:
+        """(``section.key``, value, source) for every effective value."""
+        data = self.to_dict()
+        return [
+            (f"{section}.{key}", value, self.sources.get(f"{section}.{key}", "default"))
+            for section in SECTIONS
+            for key, value in data[section].items()
+        ]
+
+
+def find_config_file(explicit: Optional[str | Path], cwd: Path) -> Optional[Path]:
+    """``--config``, else ``./agentexec.toml``, else the user config directory's file."""
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        path = path if path.is_absolute() else cwd / path
+        if not path.is_file():
+            raise ConfigError(f"config file {explicit} not found; check the --config path")
+        return path
+    local = cwd / CONFIG_NAME
+    if local.is_file():
+        return local
+    user_dir = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "agentexec"
+    user = user_dir / "config.toml"
+    return user if user.is_file() else None
+
+
+def load_config(
+    path: Optional[str | Path] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+    *,
+    environ: Optional[Mapping[str, str]] = None,
+    cwd: Optional[Path] = None,
+    origin: str = "flag",
+) -> Config:
+    """Build the effective configuration; ``overrides`` maps ``section.key`` to flag values.
+
+    ``origin`` names where overrides come from in ``agentexec config``: command-line flags by
+    default, or for example ``connect()`` arguments.
+    """
+    cwd = (cwd or Path.cwd()).resolve()
+    environ = os.environ if environ is None else environ
+    values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    sources: dict[str, str] = {}
+    file = find_config_file(path, cwd)
+    base_dir = cwd
+    if file is not None:
+        base_dir = file.resolve().parent
+        _merge_file(file, values, sources)
+    _merge_env(environ, values, sources, cwd)
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        values[section][key] = _absolute(key, value, cwd) if section == "core" else value
+        sources[dotted] = f"{origin} {FLAG_NAMES.get(key, '--' + key.replace('_', '-'))}"
+    for key in PATH_KEYS:
+        if key not in values["core"]:
+            values["core"][key] = _absolute(key, CoreConfig.model_fields[key].default, cwd)
+    try:
+        core = CoreConfig.model_validate(values["core"])
+    except ValidationError as exc:
+        raise ConfigError(_describe_core_error(exc, sources)) from None
+    sections = {name: values[name] for name in KWARG_SECTIONS}
+    return Config(core=core, sections=sections, sources=sources, file=file, base_dir=base_dir)
+
+
+def _absolute(key: str, value: Any, base: Path) -> Any:
+    if key in PATH_KEYS and isinstance(value, str):
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+    return value
+
+
+def _merge_file(file: Path, values: dict[str, dict[str, Any]], sources: dict[str, str]) -> None:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}; fix the syntax at that place") from None
+    base = file.resolve().parent
+    for section, table in data.items():
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"{file}:{_line_of(text, None, section)}: unknown section [{section}]"
+                f"{_did_you_mean(section, SECTIONS)}; sections are: {', '.join(SECTIONS)}"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{file}: '{section}' must be a table ([{section}]), not a value")
+        for key, value in table.items():
+            where = f"{file}:{_line_of(text, section, key)}"
+            if section == "core" and key not in CORE_KEYS:
+                raise ConfigError(
+                    f"{where}: unknown key '{key}' in [core]{_did_you_mean(key, CORE_KEYS)}; "
+                    f"keys are: {', '.join(CORE_KEYS)}"
+                )
+            values[section][key] = _absolute(key, value, base) if section == "core" else value
+            sources[f"{section}.{key}"] = where
+
+
+def _merge_env(
+    environ: Mapping[str, str], values: dict[str, dict[str, Any]], sources: dict[str, str], cwd: Path
+) -> None:
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        section = next((s for s in SECTIONS if rest.startswith(s + "_")), None)
+        if section is None:
+            continue
+        key = rest[len(section) + 1 :]
+        if section == "core" and key not in CORE_KEYS:
+            suggestion = difflib.get_close_matches(key, CORE_KEYS, n=1)
+            hint = f"; did you mean {ENV_PREFIX}CORE_{suggestion[0].upper()}?" if suggestion else ""
+            raise ConfigError(f"environment variable {name}: unknown [core] key '{key}'{hint}")
+        value = _parse_env_value(raw)
+        values[section][key] = _absolute(key, value, cwd) if section == "core" else value
+        sources[f"{section}.{key}"] = f"env {name}"
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Read an environment value as a TOML value when it is one (``5``, ``true``, ``[1, 2]``)."""
+    try:
+        return tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _describe_core_error(exc: ValidationError, sources: dict[str, str]) -> str:
+    parts = []
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else "?"
+        source = sources.get(f"core.{key}", "default")
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key{_did_you_mean(key, CORE_KEYS)}"
+        parts.append(f"{source}: core.{key} = {err.get('input')!r}: {message}")
+    return "; ".join(parts)
+
+
+def _did_you_mean(word: str, options: tuple[str, ...]) -> str:
+    match = difflib.get_close_matches(word, options, n=1)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _line_of(text: str, section: Optional[str], key: str) -> int:
+    """The line where ``key`` is set (in ``[section]``), for error messages; 1 if not found."""
+    current: Optional[str] = None
+    key_pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1)
+            if section is None and current == key:
+                return number
+            continue
+        if current == section and key_pattern.match(line):
+            return number
+    return 1

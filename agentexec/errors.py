@@ -1,0 +1,43 @@
+"""Every error agentexec raises on purpose, in one place.
+
+    AgentexecError                      base of all of them
+    ├── UsageError (ValueError)         bad input from the user: the CLI prints one line, exits 2
+    │   ├── ConfigError                 a config file, environment variable or flag
+    │   ├── ClassLoadError              a class path, entry point or constructor argument
+    │   ├── TaskFileError               a task file
+    │   └── EventFormatError            a malformed event (task file, log line, protocol message)
+    └── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+
+Each also subclasses the stdlib exception a caller would naturally catch, as SWE-ReX does, so
+``except ValueError`` keeps working for a library user who never heard of agentexec.
+"""
+
+from __future__ import annotations
+
+
+class AgentexecError(Exception):
+    """Base class of every error agentexec raises deliberately."""
+
+
+class UsageError(AgentexecError, ValueError):
+    """Bad input from the user; the message is one line saying what, where and how to fix it."""
+
+
+class ConfigError(UsageError):
+    """A configuration value is invalid or unknown."""
+
+
+class ClassLoadError(UsageError):
+    """A class path could not be resolved, or the class rejected its constructor arguments."""
+
+
+class TaskFileError(UsageError):
+    """A task file is missing, is not valid JSON, or does not match the task schema."""
+
+
+class EventFormatError(UsageError):
+    """A dict does not have the shape of an action, an observation or an output chunk."""
+
+
+class RuntimeFailure(AgentexecError, RuntimeError):
+    """The runtime could not carry an action to its executor (a dead server, a broken pipe)."""

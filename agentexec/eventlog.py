@@ -1,0 +1,61 @@
+"""The event log: JSON lines, a header then one event per line, flushed as each happens.
+
+A killed run leaves a log that is valid up to its last complete line; the reader tolerates a
+cut final line so that such logs can still be shown and replayed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, Optional
+
+from agentexec import __version__
+
+LOG_FORMAT = 1
+
+
+def new_log_path(log_dir: str | Path, task_id: str) -> Path:
+    """A fresh log file name under ``log_dir``: ``<timestamp>-<task id>.jsonl``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id)[:80]
+    return Path(log_dir) / f"{stamp}-{safe}.jsonl"
+
+
+def make_header(task: Any, config: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The first line of every log: what ran, with which configuration, and when."""
+    return {
+        "agentexec": __version__,
+        "format": LOG_FORMAT,
+        "task": task,
+        "config": config,
+        "started": datetime.now(timezone.utc).isoformat(),
+        **extra,
+    }
+
+
+class EventLogWriter:
+    """Writes the header and each record, flushing after every line."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: Optional[IO[str]] = open(self.path, "w", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def stamp(record: dict[str, Any], seq: int) -> dict[str, Any]:
+    """A record as it is logged: the event with its ``seq`` and a wall-clock ``ts``."""
+    return {"seq": seq, "ts": round(time.time(), 6), **record}

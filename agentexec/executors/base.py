@@ -1,0 +1,228 @@
+"""The executor hierarchy: resources (``RuntimeExecutor``), dispatch (``BaseActionExecutor``).
+
+Only methods marked with ``@action`` are actions, so an action named ``close`` or ``__init__``
+never reaches a method. A handler's signature is its argument schema: arguments are validated
+against its type hints by a pydantic model built once per handler, and the same model gives the
+JSON Schema that ``agentexec actions``, LLM tool lists and the server's ``hello`` all read.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from agentexec.events import Action, Observation, as_action, describe_validation_error, error
+
+ACTION_MARK = "__agentexec_action__"
+F = TypeVar("F", bound=Callable[..., Any])
+OutputCallback = Callable[[str], None]
+
+
+def action(func: F | None = None, *, name: str | None = None) -> Any:
+    """Mark a method as an action handler; ``name`` defaults to the method's name."""
+
+    def mark(method: F) -> F:
+        setattr(method, ACTION_MARK, name or method.__name__)
+        return method
+
+    return mark(func) if func is not None else mark
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: its name, the method that handles it and its argument model."""
+
+    name: str
+    method: str
+    description: str
+    arguments: type[BaseModel]
+
+    def schema(self) -> dict[str, Any]:
+        """The action as a tool: name, description and JSON Schema of its arguments."""
+        parameters = self.arguments.model_json_schema()
+        parameters.pop("title", None)
+        for prop in parameters.get("properties", {}).values():
+            prop.pop("title", None)
+        return {"name": self.name, "description": self.description, "parameters": parameters}
+
+    def signature(self) -> str:
+        """Arguments as ``name: type = default`` text, for error messages and listings."""
+        parts = []
+        for arg, field in self.arguments.model_fields.items():
+            text = f"{arg}: {_type_name(field.annotation)}"
+            if not field.is_required():
+                text += f" = {field.default!r}"
+            parts.append(text)
+        return ", ".join(parts)
+
+
+def _type_name(annotation: Any) -> str:
+    if annotation is None or annotation is type(None):
+        return "None"
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+_ARG_DOC = re.compile(r"^\s*(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
+
+
+def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its description and per-argument descriptions."""
+    description: list[str] = []
+    arg_docs: dict[str, str] = {}
+    in_args = False
+    for line in inspect.cleandoc(doc).splitlines():
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:", "Parameters:"):
+            in_args = True
+            continue
+        if in_args:
+            match = _ARG_DOC.match(line)
+            if match:
+                arg_docs[match.group(1)] = match.group(2).strip()
+            elif stripped and not line.startswith((" ", "\t")):
+                in_args = False
+                description.append(line)
+            elif stripped and arg_docs:
+                last = next(reversed(arg_docs))
+                arg_docs[last] += " " + stripped
+            continue
+        description.append(line)
+    return "\n".join(description).strip(), arg_docs
+
+
+def _build_spec(name: str, method_name: str, func: Callable[..., Any]) -> ActionSpec:
+    description, arg_docs = _split_docstring(func.__doc__ or "")
+    hints = inspect.get_annotations(func, eval_str=True)
+    fields: dict[str, Any] = {}
+    for param in list(inspect.signature(func).parameters.values())[1:]:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is param.empty else param.default
+        fields[param.name] = (annotation, Field(default, description=arg_docs.get(param.name)))
+    model = create_model(
+        f"{name}_arguments", __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields
+    )
+    return ActionSpec(name=name, method=method_name, description=description, arguments=model)
+
+
+class RuntimeExecutor:
+    """Owns the resources actions work with: the workspace, its environment, and plugins.
+
+    ``setup()`` prepares resources and then calls ``on_ready()``; ``close()`` releases them.
+    Subclasses that add resources extend both and call ``super()``. Nothing here assumes that any
+    particular action exists, so any subclass with any set of actions can be set up.
+    """
+
+    def __init__(self, workspace: str | Path = ".", env: Optional[dict[str, str]] = None) -> None:
+        self.workspace = Path(workspace).expanduser().resolve()
+        self.env: dict[str, str] = dict(env or {})
+        self._on_output: OutputCallback | None = None
+
+    def setup(self) -> None:
+        """Create the workspace, then run ``on_ready()``."""
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.on_ready()
+
+    def on_ready(self) -> None:
+        """Hook run once after setup; override it to prepare state your actions need."""
+
+    def close(self) -> None:
+        """Release resources; safe to call more than once."""
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path as the agent meant it: relative paths are relative to the workspace."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.workspace / candidate
+
+    def emit(self, text: str) -> None:
+        """Stream partial output of the running action to whoever is listening."""
+        if self._on_output is not None and text:
+            self._on_output(text)
+
+    def __enter__(self) -> RuntimeExecutor:
+        self.setup()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class BaseActionExecutor(RuntimeExecutor):
+    """Adds dispatch: ``run_action`` routes an action to the ``@action`` handler of its name."""
+
+    @classmethod
+    def action_specs(cls) -> dict[str, ActionSpec]:
+        """Every action of this class by name (computed once per class)."""
+        cached = cls.__dict__.get("_agentexec_specs")
+        if cached is not None:
+            return cached
+        specs: dict[str, ActionSpec] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                name = getattr(value, ACTION_MARK, None)
+                if name is None:
+                    # An override without @action keeps the action its parent declared.
+                    for spec_name, spec in list(specs.items()):
+                        if spec.method == attr and callable(value):
+                            specs[spec_name] = _build_spec(spec_name, attr, value)
+                    continue
+                specs = {k: v for k, v in specs.items() if v.method != attr}
+                specs[name] = _build_spec(name, attr, value)
+        cls._agentexec_specs = dict(sorted(specs.items()))  # type: ignore[attr-defined]
+        return cls._agentexec_specs  # type: ignore[attr-defined]
+
+    @classmethod
+    def action_schemas(cls) -> list[dict[str, Any]]:
+        """Each action as a tool schema, sorted by name."""
+        return [spec.schema() for spec in cls.action_specs().values()]
+
+    def run_action(self, request: Action | dict[str, Any], on_output: OutputCallback | None = None) -> Observation:
+        """Perform one action and return its observation; never raises for a bad action.
+
+        An unknown action, bad arguments or an exception in the handler become an ``error``
+        observation that says what went wrong, so the agent can correct itself and the loop goes
+        on. ``KeyboardInterrupt`` is not caught: an interrupt belongs to whoever runs the loop.
+        """
+        try:
+            act = as_action(request)
+        except ValueError as exc:
+            return error(str(exc))
+        specs = self.action_specs()
+        spec = specs.get(act.action)
+        if spec is None:
+            return error(f"unknown action {act.action!r}; this executor handles: {', '.join(specs)}")
+        try:
+            arguments = spec.arguments.model_validate(act.args)
+        except ValidationError as exc:
+            return error(
+                f"bad arguments for action {act.action!r}: {describe_validation_error(exc)}; "
+                f"it accepts ({spec.signature()})"
+            )
+        handler = getattr(self, spec.method)
+        self._on_output = on_output
+        started = time.monotonic()
+        try:
+            result = handler(**dict(arguments))
+        except Exception as exc:  # noqa: BLE001 - a failing handler must not end the loop
+            return error(
+                f"action {act.action!r} failed: {type(exc).__name__}: {exc}",
+                exception=type(exc).__name__,
+                traceback=traceback.format_exc(limit=-8),
+            )
+        finally:
+            self._on_output = None
+        if not isinstance(result, Observation):
+            result = Observation(observation=act.action, content="" if result is None else str(result))
+        result.extras.setdefault("duration", round(time.monotonic() - started, 6))
+        return result

@@ -1,0 +1,193 @@
+"""``ActionExecutor``: the standard actions, named and shaped as OpenHands' so its trajectories replay."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal, Optional
+
+from agentexec.events import Observation, error
+from agentexec.executors.base import BaseActionExecutor, action
+from agentexec.executors.bash import BashSession, SessionBusy
+from agentexec.executors.files import EditError, Editor, read_text, write_atomic
+
+EditCommand = Literal["view", "create", "str_replace", "insert", "undo_edit"]
+
+
+class ActionExecutor(BaseActionExecutor):
+    """Shell, file, editor and control actions over one workspace and one bash session.
+
+    Args:
+        workspace: directory the actions work in; relative paths resolve against it.
+        env: extra environment variables for the bash session.
+        timeout: default hard timeout of a ``run`` action, in seconds.
+        no_output_timeout: a ``run`` returns after this many seconds without output.
+        max_output_chars: output kept in an observation; the rest is spilled to a file.
+        output_dir: where spilled outputs go (default: a temporary directory).
+    """
+
+    def __init__(
+        self,
+        workspace: str | Path = ".",
+        env: Optional[dict[str, str]] = None,
+        timeout: float = 120.0,
+        no_output_timeout: Optional[float] = 30.0,
+        max_output_chars: int = 30_000,
+        output_dir: Optional[str] = None,
+    ) -> None:
+        super().__init__(workspace, env)
+        self.timeout = timeout
+        self.no_output_timeout = no_output_timeout
+        self.max_output_chars = max_output_chars
+        self.output_dir = Path(output_dir) if output_dir else None
+        self.bash: Optional[BashSession] = None
+        self.editor = Editor()
+
+    def setup(self) -> None:
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.bash = BashSession(
+            self.workspace, self.env, max_output_chars=self.max_output_chars, output_dir=self.output_dir
+        )
+        self.bash.start()
+        super().setup()
+
+    def close(self) -> None:
+        if self.bash is not None:
+            self.bash.close()
+        super().close()
+
+    def interrupt(self) -> None:
+        """Interrupt the running command (Ctrl-C), as the loop does on the user's Ctrl-C."""
+        if self.bash is not None:
+            self.bash.interrupt()
+
+    @action
+    def run(self, command: str, is_input: bool = False, timeout: Optional[float] = None) -> Observation:
+        """Run a bash command in the persistent session (cwd and variables carry over).
+
+        Args:
+            command: the command line; with is_input, text for the running process, or C-c, C-d, C-z.
+            is_input: send command to the process that is still running instead of starting a new one.
+            timeout: seconds before the action returns with the process left running.
+        """
+        if self.bash is None:
+            raise RuntimeError("the executor is not set up; call setup() first")
+        started = time.monotonic()
+        try:
+            result = self.bash.run(
+                command,
+                timeout=timeout if timeout is not None else self.timeout,
+                no_output_timeout=self.no_output_timeout,
+                is_input=is_input,
+                on_output=self.emit,
+            )
+        except SessionBusy as exc:
+            return error(str(exc), running=True)
+        content = result.output
+        if result.running:
+            limit = "no output for" if result.timed_out == "no_output_timeout" else "still running after"
+            seconds = self.no_output_timeout if result.timed_out == "no_output_timeout" else (timeout or self.timeout)
+            content += (
+                f"\n[{limit} {seconds:g} s ({result.timed_out}); the process is left running: "
+                "run with is_input=true and an empty command to wait, text to answer it, or C-c to stop it]"
+            )
+        extras = {
+            "exit_code": -1 if result.exit_code is None else result.exit_code,
+            "cwd": result.cwd,
+            "duration": round(time.monotonic() - started, 6),
+        }
+        if result.running:
+            extras["running"] = True
+            extras["timed_out"] = result.timed_out
+        if result.output_path:
+            extras["output_path"] = result.output_path
+            extras["output_chars"] = result.total_chars
+        if result.notes:
+            extras["notes"] = result.notes
+        return Observation(observation="run", content=content, extras=extras)
+
+    @action
+    def read(self, path: str, start: int = 0, end: int = -1) -> Observation:
+        """Read a text file, optionally a range of lines.
+
+        Args:
+            path: file to read; relative to the workspace.
+            start: first line, 0-based (OpenHands' convention).
+            end: line to stop before; -1 reads to the end.
+        """
+        target = self.resolve(path)
+        lines = read_text(target).splitlines(keepends=True)
+        selected = lines[start:] if end == -1 else lines[start:end]
+        return Observation(observation="read", content="".join(selected), extras={"path": str(target)})
+
+    @action
+    def write(self, path: str, content: str) -> Observation:
+        """Write a whole file atomically (temporary file and rename); parents are created.
+
+        Args:
+            path: file to write; relative to the workspace.
+            content: the file's new content.
+        """
+        target = self.resolve(path)
+        write_atomic(target, content)
+        return Observation(
+            observation="write", content=f"wrote {len(content)} characters to {target}", extras={"path": str(target)}
+        )
+
+    @action
+    def edit(
+        self,
+        command: EditCommand,
+        path: str,
+        file_text: Optional[str] = None,
+        old_str: Optional[str] = None,
+        new_str: Optional[str] = None,
+        insert_line: Optional[int] = None,
+        view_range: Optional[list[int]] = None,
+    ) -> Observation:
+        """View, create and edit files: str_replace needs old_str to match exactly once.
+
+        Args:
+            command: one of view, create, str_replace, insert, undo_edit.
+            path: file or directory; relative to the workspace.
+            file_text: content of the file for create.
+            old_str: text to replace for str_replace; must occur exactly once.
+            new_str: replacement for str_replace, or the text to insert.
+            insert_line: insert new_str after this line (0 inserts at the top).
+            view_range: [start, end] 1-based lines for view; end -1 means the last line.
+        """
+        target = self.resolve(path)
+        editor = self.editor
+        try:
+            if command == "view":
+                content = editor.view(target, view_range)
+            elif command == "create":
+                content = editor.create(target, file_text)
+            elif command == "str_replace":
+                content = editor.str_replace(target, old_str, new_str)
+            elif command == "insert":
+                content = editor.insert(target, insert_line, new_str)
+            else:
+                content = editor.undo(target)
+        except (EditError, OSError) as exc:
+            return error(f"edit {command} {path}: {exc}", path=str(target))
+        return Observation(observation="edit", content=content, extras={"path": str(target), "command": command})
+
+    @action
+    def finish(self, message: str = "") -> Observation:
+        """End the task, with an optional final message for the user.
+
+        Args:
+            message: what the agent wants to say as it finishes.
+        """
+        return Observation(observation="finish", content=message)
+
+    @action
+    def message(self, content: str, wait_for_response: bool = False) -> Observation:
+        """Say something to the user.
+
+        Args:
+            content: the message.
+            wait_for_response: whether the agent expects an answer before going on.
+        """
+        return Observation(observation="message", content=content, extras={"wait_for_response": wait_for_response})

@@ -1,0 +1,169 @@
+"""Turning a class path or short name into a class, and a class plus keyword arguments into an object.
+
+Accepted forms: ``pkg.mod:Class``, the dotted ``pkg.mod.Class`` that OpenHands accepts, and short
+names registered in the entry-point groups ``agentexec.executors``, ``agentexec.agents`` and
+``agentexec.runtimes`` (agentexec registers its own built-ins there like any plugin). Every error
+names the class path and the part that failed, in one line, as pluggy does for hooks.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import sys
+import traceback
+from collections.abc import Iterable
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any
+
+from agentexec.errors import ClassLoadError
+
+KINDS = ("executor", "agent", "runtime")
+
+
+def group(kind: str) -> str:
+    """The entry-point group of a kind: ``agentexec.executors`` and so on."""
+    return f"agentexec.{kind}s"
+
+
+@cache
+def registered(kind: str) -> dict[str, EntryPoint]:
+    """Entry points of one kind by name (read once per process)."""
+    return {ep.name: ep for ep in entry_points(group=group(kind))}
+
+
+def add_import_paths(paths: Iterable[Path | str]) -> None:
+    """Make modules in these directories importable, first come first, as ``python -m`` does for cwd."""
+    for path in reversed([str(Path(p).resolve()) for p in paths]):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def split_class_path(spec: str) -> tuple[str, str] | None:
+    """``pkg.mod:Cls`` or ``pkg.mod.Cls`` into module and attribute; None for a short name."""
+    if ":" in spec:
+        module, _, attr = spec.partition(":")
+        return module, attr
+    if "." in spec:
+        module, _, attr = spec.rpartition(".")
+        return module, attr
+    return None
+
+
+def load_class(spec: str, kind: str, base: type) -> type:
+    """Resolve ``spec`` to a subclass of ``base``; raise ``ClassLoadError`` saying what failed."""
+    spec = spec.strip()
+    if not spec:
+        raise ClassLoadError(f"empty {kind} class path; give 'pkg.module:Class' or a short name")
+    parts = split_class_path(spec)
+    if parts is None:
+        entry = registered(kind).get(spec)
+        if entry is None:
+            names = sorted(registered(kind))
+            hint = difflib.get_close_matches(spec, names, n=1)
+            raise ClassLoadError(
+                f"unknown {kind} {spec!r}: not a registered short name "
+                f"({', '.join(names) or 'none installed'})"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f"; use 'pkg.module:Class', or install the package that provides {spec!r}"
+            )
+        parts = (entry.module, entry.attr)
+    module_name, attr = parts
+    if not module_name or not attr:
+        raise ClassLoadError(f"{kind} class path {spec!r} is incomplete; the form is 'pkg.module:Class'")
+    module = _import(spec, kind, module_name)
+    cls = getattr(module, attr, None)
+    if cls is None:
+        candidates = _classes(module, base) or _classes(module, object)
+        raise ClassLoadError(
+            f"{kind} class path {spec!r}: module {module_name!r} ({_origin(module)}) has no attribute {attr!r}; "
+            + (f"it defines: {', '.join(candidates)}" if candidates else "it defines no classes")
+        )
+    if not inspect.isclass(cls) or not issubclass(cls, base):
+        what = f"a {type(cls).__name__}" if not inspect.isclass(cls) else f"a class deriving from {_bases(cls)}"
+        raise ClassLoadError(
+            f"{kind} class path {spec!r} is {what}, not a subclass of "
+            f"{base.__module__}.{base.__qualname__}; subclass it"
+        )
+    return cls
+
+
+def instantiate(cls: type, kwargs: dict[str, Any], kind: str, where: str) -> Any:
+    """Call ``cls(**kwargs)``, checking the arguments against its signature first."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**kwargs)
+        except TypeError as exc:
+            accepted = [
+                name for name, p in signature.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            ]
+            unknown = [k for k in kwargs if k not in signature.parameters]
+            hint = ""
+            if unknown:
+                close = difflib.get_close_matches(unknown[0], accepted, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ClassLoadError(
+                f"{kind} {cls.__module__}:{cls.__qualname__} rejected its arguments from {where}: {exc}"
+                f"{hint}; it accepts: {', '.join(accepted) or 'no arguments'}"
+            ) from None
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ClassLoadError(
+            f"{kind} {cls.__module__}:{cls.__qualname__} rejected its arguments from {where}: {exc}"
+        ) from None
+
+
+def _import(spec: str, kind: str, module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise ClassLoadError(
+                f"{kind} class path {spec!r}: module {exc.name!r} not found "
+                f"(searched the current directory, the config file's directory and sys.path); "
+                "check the spelling or install the package"
+            ) from None
+        raise ClassLoadError(
+            f"{kind} class path {spec!r}: importing {module_name!r} failed{_where(exc)}: {exc}"
+        ) from None
+    except SyntaxError as exc:
+        raise ClassLoadError(
+            f"{kind} class path {spec!r}: syntax error in {exc.filename}:{exc.lineno}: {exc.msg}"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any failure while importing user code
+        raise ClassLoadError(
+            f"{kind} class path {spec!r}: importing {module_name!r} failed{_where(exc)}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if "importlib" not in f.filename and not f.filename.startswith("<frozen")]
+    if not user:
+        return ""
+    frame = user[-1]
+    return f" at {frame.filename}:{frame.lineno}"
+
+
+def _classes(module: Any, base: type) -> list[str]:
+    return sorted(
+        name
+        for name, value in vars(module).items()
+        if inspect.isclass(value) and issubclass(value, base) and not name.startswith("_")
+    )
+
+
+def _bases(cls: type) -> str:
+    return ", ".join(f"{b.__module__}.{b.__qualname__}" for b in cls.__mro__[1:-1]) or "object"
+
+
+def _origin(module: Any) -> str:
+    return getattr(module, "__file__", None) or "built-in"

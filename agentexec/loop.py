@@ -1,0 +1,186 @@
+"""The agent loop: ask the agent, execute through the runtime, record, report, stop.
+
+The loop knows nothing of terminals: it reports to *sinks* (the rich view, the JSON-lines
+writer, the event log), so a library user gets no output they did not ask for. Every action is
+recorded before it runs and every observation as soon as it exists, so a killed run leaves a log
+that holds every action it executed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional, Protocol
+
+from agentexec.agents.base import Agent, State
+from agentexec.errors import AgentexecError
+from agentexec.eventlog import EventLogWriter, stamp
+from agentexec.events import Action, Observation, Output, error, to_dict
+from agentexec.runtimes.base import Runtime
+from agentexec.tasks import Task
+
+#: Outcomes that end a run normally; anything else means the task failed.
+FINISHED = "finished"
+
+
+@dataclass
+class RunResult:
+    """How a run ended."""
+
+    task_id: str
+    outcome: str  # finished | max_iterations | timeout | interrupted | error
+    steps: int = 0
+    duration: float = 0.0
+    passed: bool = False
+    message: str = ""
+    log_path: Optional[str] = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 failed, 130 interrupted: the CLI's exit codes."""
+        if self.outcome == "interrupted":
+            return 130
+        return 0 if self.passed else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task_id,
+            "outcome": self.outcome,
+            "passed": self.passed,
+            "steps": self.steps,
+            "duration": round(self.duration, 3),
+            "message": self.message,
+            "log": self.log_path,
+            "checks": self.checks,
+        }
+
+
+class Sink(Protocol):
+    """Receives a run's events as they happen."""
+
+    def header(self, header: dict[str, Any]) -> None: ...
+
+    def record(self, record: dict[str, Any]) -> None: ...
+
+    def finish(self, result: RunResult) -> None: ...
+
+
+class LogSink:
+    """Writes the event log: header, then actions and observations (output chunks are not kept)."""
+
+    def __init__(self, path: str) -> None:
+        self.writer = EventLogWriter(path)
+
+    def header(self, header: dict[str, Any]) -> None:
+        self.writer.write(header)
+
+    def record(self, record: dict[str, Any]) -> None:
+        if "output" not in record:
+            self.writer.write(record)
+
+    def finish(self, result: RunResult) -> None:
+        self.writer.write({"result": result.to_dict()})
+        self.writer.close()
+
+
+class Recorder:
+    """Numbers events and hands them to every sink."""
+
+    def __init__(self, sinks: list[Any]) -> None:
+        self.sinks = sinks
+        self.seq = 0
+
+    def header(self, header: dict[str, Any]) -> None:
+        for sink in self.sinks:
+            sink.header(header)
+
+    def event(self, event: Action | Observation, **meta: Any) -> int:
+        self.seq += 1
+        record = stamp({**to_dict(event), **meta}, self.seq)
+        for sink in self.sinks:
+            sink.record(record)
+        return self.seq
+
+    def output(self, text: str, cause: int) -> None:
+        record = to_dict(Output(output=text, cause=cause))
+        for sink in self.sinks:
+            sink.record(record)
+
+    def finish(self, result: RunResult) -> None:
+        for sink in self.sinks:
+            sink.finish(result)
+
+
+def check_passed(observation: Observation) -> bool:
+    """A check action passes when it is not an error and, for ``run``, exits 0."""
+    if observation.is_error:
+        return False
+    return observation.extras.get("exit_code", 0) == 0
+
+
+def execute(runtime: Runtime, recorder: Recorder, act: Action, **meta: Any) -> Observation:
+    """Record an action, run it with its output streamed to the sinks, record its observation."""
+    seq = recorder.event(act, **meta)
+    try:
+        observation = runtime.execute(act, lambda text: recorder.output(text, seq))
+    except KeyboardInterrupt:
+        runtime.interrupt()
+        recorder.event(error("interrupted by the user", interrupted=True).model_copy(update={"cause": seq}), **meta)
+        raise
+    except AgentexecError as exc:
+        observation = error(str(exc))
+    observation = observation.model_copy(update={"cause": seq})
+    recorder.event(observation, **meta)
+    return observation
+
+
+def run_task(
+    task: Task,
+    agent: Agent,
+    runtime: Runtime,
+    *,
+    sinks: list[Any],
+    header: dict[str, Any],
+    max_iterations: int,
+    log_path: Optional[str] = None,
+) -> RunResult:
+    """Run one task to its end and report it; never raises for a failing task or interrupt."""
+    recorder = Recorder(sinks)
+    recorder.header(header)
+    started = time.monotonic()
+    result = RunResult(task_id=task.id, outcome="max_iterations", log_path=log_path)
+    state = State(task=task, tools=runtime.action_schemas())
+    try:
+        agent.reset(state)
+        while state.iteration < max_iterations:
+            if task.timeout is not None and time.monotonic() - started > task.timeout:
+                result.outcome, result.message = "timeout", f"task timeout of {task.timeout:g} s reached"
+                break
+            act = agent.step(state)
+            state.iteration += 1
+            observation = execute(runtime, recorder, act)
+            state.history += [act, observation]
+            if act.action == "finish" and not observation.is_error:
+                result.outcome, result.message = FINISHED, observation.content
+                break
+        else:
+            result.message = f"stopped after max_iterations={max_iterations} without finish"
+        result.steps = state.iteration
+        if result.outcome == FINISHED:
+            result.passed = True
+        if task.check and result.outcome != "interrupted":
+            for check in task.check:
+                observation = execute(runtime, recorder, check, phase="check")
+                result.checks.append({"action": check.action, "passed": check_passed(observation)})
+            result.passed = result.outcome == FINISHED and all(c["passed"] for c in result.checks)
+    except KeyboardInterrupt:
+        result.outcome, result.passed, result.message = "interrupted", False, "interrupted by the user"
+        result.steps = state.iteration
+    except Exception as exc:  # noqa: BLE001 - an agent or runtime bug fails this task, not the caller
+        result.outcome, result.passed = "error", False
+        result.message = f"{type(exc).__name__}: {exc}"
+        result.steps = state.iteration
+    result.duration = time.monotonic() - started
+    recorder.finish(result)
+    return result

@@ -1,0 +1,67 @@
+"""The ``Runtime`` interface: how actions travel from the loop to an executor and back.
+
+A runtime is started, executes actions one at a time (streaming partial output to an optional
+callback as it is produced), can interrupt the running action, and is closed. Runtimes differ in
+where the executor lives: in this process (``local``) or behind the stdio protocol elsewhere.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+from agentexec.events import Action, Observation
+
+OutputCallback = Callable[[str], None]
+
+
+class Runtime(ABC):
+    """Carries actions to one executor.
+
+    Args:
+        executor: class path (or short name) of the executor to build.
+        executor_kwargs: its constructor's keyword arguments (the ``[executor]`` table).
+        workspace: the executor's workspace directory.
+        env: environment variables for the executor's processes.
+    """
+
+    def __init__(
+        self,
+        executor: str = "agentexec.executors:ActionExecutor",
+        executor_kwargs: Optional[dict[str, Any]] = None,
+        workspace: str | Path = ".",
+        env: Optional[dict[str, str]] = None,
+    ) -> None:
+        self.executor_path = executor
+        self.executor_kwargs = dict(executor_kwargs or {})
+        self.workspace = Path(workspace).resolve()
+        self.env = dict(env or {})
+        self.config: Any = None
+
+    @abstractmethod
+    def start(self) -> None:
+        """Build and set up the executor; after this, ``execute`` may be called."""
+
+    @abstractmethod
+    def execute(self, action: Action | dict[str, Any], on_output: Optional[OutputCallback] = None) -> Observation:
+        """Perform one action and return its observation; partial output goes to ``on_output``."""
+
+    @abstractmethod
+    def interrupt(self) -> None:
+        """Stop the running action, as Ctrl-C would; safe to call when nothing runs."""
+
+    @abstractmethod
+    def action_schemas(self) -> list[dict[str, Any]]:
+        """The executor's actions as tool schemas (name, description, JSON Schema parameters)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Tear the executor down and free every resource; safe to call more than once."""
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()

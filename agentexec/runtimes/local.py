@@ -1,0 +1,42 @@
+"""The ``local`` runtime: the executor lives in this process; the fastest and simplest path."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from agentexec.events import Action, Observation, as_action
+from agentexec.executors.base import BaseActionExecutor
+from agentexec.loading import instantiate, load_class
+from agentexec.runtimes.base import OutputCallback, Runtime
+
+
+class LocalRuntime(Runtime):
+    """Runs the executor in-process; its actions run as this user on this machine."""
+
+    executor: Optional[BaseActionExecutor] = None
+
+    def start(self) -> None:
+        cls = load_class(self.executor_path, "executor", BaseActionExecutor)
+        kwargs = {"workspace": self.workspace, "env": self.env, **self.executor_kwargs}
+        executor = instantiate(cls, kwargs, "executor", "[executor]")
+        executor.setup()
+        self.executor = executor
+
+    def execute(self, action: Action | dict[str, Any], on_output: Optional[OutputCallback] = None) -> Observation:
+        if self.executor is None:
+            self.start()
+        assert self.executor is not None
+        return self.executor.run_action(as_action(action), on_output)
+
+    def interrupt(self) -> None:
+        interrupt = getattr(self.executor, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
+
+    def action_schemas(self) -> list[dict[str, Any]]:
+        return load_class(self.executor_path, "executor", BaseActionExecutor).action_schemas()
+
+    def close(self) -> None:
+        executor, self.executor = self.executor, None
+        if executor is not None:
+            executor.close()
