@@ -44,7 +44,9 @@ class RichView:
         task = header.get("task") or {}
         version, task_id = escape(str(header.get("agentexec", ""))), escape(str(task.get("id", "")))
         executor, runtime = escape(str(core.get("runtime_executor", ""))), escape(str(core.get("runtime", "")))
-        self.console.print(f"[bold]agentexec {version}[/] · task [bold]{task_id}[/] · executor {executor} · runtime {runtime}")
+        self.console.print(
+            f"[bold]agentexec {version}[/] · task [bold]{task_id}[/] · executor {executor} · runtime {runtime}"
+        )
         if task.get("instruction"):
             self.console.print(Text(task["instruction"], style="italic"))
 
