@@ -83,7 +83,7 @@ def load_class(spec: str, kind: str, base: type) -> type:
             + (f"it defines: {', '.join(candidates)}" if candidates else "it defines no classes")
         )
     if not inspect.isclass(cls) or not issubclass(cls, base):
-        what = f"a {type(cls).__name__}" if not inspect.isclass(cls) else f"a class deriving from {_bases(cls)}"
+        what = _article(type(cls).__name__) if not inspect.isclass(cls) else f"a class deriving from {_bases(cls)}"
         raise ClassLoadError(
             f"{kind} class path {spec!r} is {what}, not a subclass of "
             f"{base.__module__}.{base.__qualname__}; subclass it"
@@ -159,6 +159,10 @@ def _classes(module: Any, base: type) -> list[str]:
         for name, value in vars(module).items()
         if inspect.isclass(value) and issubclass(value, base) and not name.startswith("_")
     )
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
 
 
 def _bases(cls: type) -> str:

@@ -182,13 +182,14 @@ def actions(
         typer.echo(json.dumps(cls.action_schemas(), indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"actions of {cfg.core.runtime_executor}", title_justify="left")
     for column in ("action", "arguments", "description"):
         table.add_column(column)
     for spec in cls.action_specs().values():
-        table.add_row(spec.name, spec.signature(), spec.description.split("\n")[0])
+        table.add_row(*(escape(text) for text in (spec.name, spec.signature(), spec.description.split("\n")[0])))
     Console().print(table)
 
 
@@ -219,19 +220,31 @@ def show_config(
         )
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"config file: {cfg.file or 'none found'}", title_justify="left")
     for column in ("key", "value", "source"):
         table.add_column(column)
     for key, value, source in rows:
-        table.add_row(key, repr(value) if not isinstance(value, str) else value, source)
+        table.add_row(escape(key), escape(value if isinstance(value, str) else repr(value)), escape(source))
     Console().print(table)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; click's own usage errors get the one-line form of every other bad input."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
+    except typer.TyperException as exc:
+        message, ctx = exc.format_message(), getattr(exc, "ctx", None)
+        if "\n" in message:  # the help text, shown when no arguments are given
+            typer.echo(message, err=True)
+        else:
+            hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+            typer.echo(f"agentexec: error: {message.rstrip('.')}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
