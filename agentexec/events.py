@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentexec.errors import EventFormatError
 
-#: Keys an event log adds to an event; they are not part of the event itself.
-RECORD_KEYS = ("seq", "ts", "phase")
+#: Keys an event log adds to an event; they are not part of the event itself. ``usage`` is the
+#: token usage (and cost) of the agent step that produced an action, e.g. the LLM agent's.
+RECORD_KEYS = ("seq", "ts", "phase", "usage")
 
 
 class Action(BaseModel):

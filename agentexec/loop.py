@@ -119,9 +119,15 @@ def check_passed(observation: Observation) -> bool:
     return observation.extras.get("exit_code", 0) == 0
 
 
-def execute(runtime: Runtime, recorder: Recorder, act: Action, **meta: Any) -> Observation:
-    """Record an action, run it with its output streamed to the sinks, record its observation."""
-    seq = recorder.event(act, **meta)
+def execute(
+    runtime: Runtime, recorder: Recorder, act: Action, usage: Optional[dict[str, Any]] = None, **meta: Any
+) -> Observation:
+    """Record an action, run it with its output streamed to the sinks, record its observation.
+
+    ``usage`` (the agent step's token usage) is recorded with the action only, so summing it over
+    a log counts each model call once.
+    """
+    seq = recorder.event(act, **meta, **({"usage": usage} if usage else {}))
     try:
         observation = runtime.execute(act, lambda text: recorder.output(text, seq))
     except KeyboardInterrupt:
@@ -159,7 +165,7 @@ def run_task(
                 break
             act = agent.step(state)
             state.iteration += 1
-            observation = execute(runtime, recorder, act)
+            observation = execute(runtime, recorder, act, usage=agent.step_usage())
             state.history += [act, observation]
             if act.action == "finish" and not observation.is_error:
                 result.outcome, result.message = FINISHED, observation.content

@@ -33,6 +33,10 @@ class Agent(ABC):
     def reset(self, state: State) -> None:  # noqa: B027 - optional hook, not abstract
         """Called once before the first step of a task; override to prepare per-task state."""
 
+    def step_usage(self) -> Optional[dict[str, Any]]:
+        """Token usage (and cost) of the last ``step``, recorded as the action's ``usage`` key; None if none."""
+        return None
+
     @abstractmethod
     def step(self, state: State) -> Action:
         """The next action; return ``Action(action="finish")`` when done."""
