@@ -1,0 +1,319 @@
+"""Bad input, table-driven: each case is a project (files), a command line and what the user must see.
+
+Usage errors must exit 2 with exactly one line on stderr that names the file or place and the fix;
+bad actions must become error observations while the loop goes on. Nothing may show a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import read_log, run_cli
+
+TASK = json.dumps({"id": "t", "actions": [{"action": "run", "args": {"command": "echo ok"}}]})
+
+CUSTOM = """\
+from agentexec.executors import ActionExecutor, action
+
+
+class Custom(ActionExecutor):
+    @action
+    def boom(self, reason: str) -> str:
+        \"\"\"Fail on purpose.\"\"\"
+        raise RuntimeError(reason)
+
+
+class Plain:
+    pass
+
+
+NUMBER = 1
+
+
+def function():
+    pass
+"""
+
+
+@dataclass
+class Case:
+    """A command that must fail with exit 2 and one line containing every string of ``expect``."""
+
+    id: str
+    argv: list[str]
+    expect: list[str]
+    files: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def toml(text: str) -> dict[str, str]:
+    return {"agentexec.toml": text}
+
+
+CASES = [
+    Case("toml-syntax", ["config"], ["agentexec.toml", "invalid TOML", "line 2"], toml("[core]\nagent = \n")),
+    Case("unknown-section", ["config"], ["agentexec.toml:1", "[cor]", "did you mean 'core'"], toml("[cor]\n")),
+    Case(
+        "unknown-core-key",
+        ["config"],
+        ["agentexec.toml:2", "'agnet'", "did you mean 'agent'", "keys are:"],
+        toml("[core]\nagnet = 'scripted'\n"),
+    ),
+    Case(
+        "wrong-type",
+        ["config"],
+        ["agentexec.toml:3", "core.max_iterations", "valid integer"],
+        toml("[core]\n\nmax_iterations = 'x'\n"),
+    ),
+    Case(
+        "max-iterations-zero",
+        ["run", "t.json"],
+        ["agentexec.toml:2", "max_iterations", "greater than or equal to 1"],
+        toml("[core]\nmax_iterations = 0\n"),
+    ),
+    Case("section-not-table", ["config"], ["agentexec.toml", "'core' must be a table"], toml("core = 1\n")),
+    Case("unknown-env-var", ["config"], ["AGENTEXEC_CORE_X", "unknown [core] key 'x'"], env={"AGENTEXEC_CORE_X": "1"}),
+    Case(
+        "env-var-did-you-mean",
+        ["config"],
+        ["AGENTEXEC_CORE_AGNET", "did you mean AGENTEXEC_CORE_AGENT"],
+        env={"AGENTEXEC_CORE_AGNET": "scripted"},
+    ),
+    Case(
+        "env-var-wrong-type",
+        ["config"],
+        ["env AGENTEXEC_CORE_MAX_ITERATIONS", "valid integer"],
+        env={"AGENTEXEC_CORE_MAX_ITERATIONS": "many"},
+    ),
+    Case("missing-config", ["run", "t.json", "--config", "nope.toml"], ["nope.toml not found", "--config"]),
+    Case("module-not-found", ["run", "t.json", "--executor", "nomod:X"], ["'nomod:X'", "module 'nomod' not found"]),
+    Case(
+        "import-error-inside",
+        ["run", "t.json", "--executor", "broken:X"],
+        ["'broken:X'", "No module named 'doesnotexist'", "broken.py:2"],
+        {"broken.py": "'''A module whose import fails.'''\nimport doesnotexist\n"},
+    ),
+    Case(
+        "exception-at-import",
+        ["actions", "--executor", "broken:X"],
+        ["ValueError: bad setting", "broken.py:3"],
+        {"broken.py": "x = 1\n\nraise ValueError('bad setting')\n"},
+    ),
+    Case(
+        "syntax-error",
+        ["run", "t.json", "--executor", "broken:X"],
+        ["syntax error", "broken.py:2"],
+        {"broken.py": "x = 1\ndef f(:\n"},
+    ),
+    Case(
+        "attribute-missing",
+        ["run", "t.json", "--executor", "custom:Custm"],
+        ["no attribute 'Custm'", "custom.py", "it defines: ActionExecutor, Custom"],
+        {"custom.py": CUSTOM},
+    ),
+    Case(
+        "not-a-class",
+        ["run", "t.json", "--executor", "custom:NUMBER"],
+        ["'custom:NUMBER' is an int", "subclass"],
+        {"custom.py": CUSTOM},
+    ),
+    Case(
+        "function-not-class",
+        ["run", "t.json", "--executor", "custom:function"],
+        ["is a function", "BaseActionExecutor"],
+        {"custom.py": CUSTOM},
+    ),
+    Case(
+        "wrong-base",
+        ["run", "t.json", "--executor", "custom:Plain"],
+        ["'custom:Plain'", "not a subclass of agentexec.executors.base.BaseActionExecutor"],
+        {"custom.py": CUSTOM},
+    ),
+    Case(
+        "executor-as-agent",
+        ["run", "t.json", "--agent", "custom:Custom"],
+        ["agent class path 'custom:Custom'", "not a subclass of agentexec.agents.base.Agent"],
+        {"custom.py": CUSTOM},
+    ),
+    Case(
+        "unknown-executor-name",
+        ["run", "t.json", "--executor", "ActionExecutr"],
+        ["unknown executor 'ActionExecutr'", "did you mean 'ActionExecutor'", "pkg.module:Class"],
+    ),
+    Case("unknown-agent-name", ["run", "t.json", "--agent", "scriptd"], ["did you mean 'scripted'"]),
+    Case("unknown-runtime-name", ["run", "t.json", "--runtime", "lcal"], ["did you mean 'local'"]),
+    Case(
+        "incomplete-class-path", ["actions", "--executor", "custom:"], ["'custom:' is incomplete", "pkg.module:Class"]
+    ),
+    Case(
+        "executor-argument-rejected",
+        ["run", "t.json"],
+        ["[executor]", "'foo'", "it accepts: workspace, env, timeout"],
+        toml("[executor]\nfoo = 1\n"),
+    ),
+    Case(
+        "executor-argument-did-you-mean",
+        ["run", "t.json"],
+        ["[executor]", "did you mean 'timeout'"],
+        toml("[executor]\ntimeuot = 5\n"),
+    ),
+    Case("agent-argument-rejected", ["run", "t.json"], ["[agent]", "'steps'"], toml("[agent]\nsteps = 3\n")),
+    Case(
+        "malformed-task-json",
+        ["run", "bad.json"],
+        ["bad.json:3:23", "invalid JSON"],
+        {"bad.json": '{\n  "actions": [\n    {"action": "run", }\n  ]\n}\n'},
+    ),
+    Case("empty-task-file", ["run", "bad.json"], ["bad.json:1:1", "invalid JSON"], {"bad.json": ""}),
+    Case(
+        "task-schema-field-path",
+        ["run", "bad.json"],
+        ["bad.json", "actions[1].action: Field required", "actions[1].actoin: unknown field"],
+        {"bad.json": json.dumps({"actions": [{"action": "run"}, {"actoin": "read"}]})},
+    ),
+    Case(
+        "task-unknown-field",
+        ["run", "bad.json"],
+        ["bad.json", "instructions: unknown field"],
+        {"bad.json": json.dumps({"instructions": "do it"})},
+    ),
+    Case(
+        "task-wrong-type",
+        ["run", "bad.json"],
+        ["bad.json", "env.FOO", "valid string"],
+        {"bad.json": json.dumps({"env": {"FOO": 1}})},
+    ),
+    Case("task-not-object", ["run", "bad.json"], ["bad.json", "must be a JSON object, got list"], {"bad.json": "[]"}),
+    Case("missing-task-file", ["run", "nope.json"], ["task file nope.json not found"]),
+    Case("task-file-is-directory", ["run", "dir.json"], ["dir.json is a directory"], {"dir.json/keep": ""}),
+    Case("bad-max-iterations-flag", ["run", "t.json", "--max-iterations", "x"], ["'--max-iterations'", "run --help"]),
+    Case("zero-max-iterations-flag", ["run", "t.json", "--max-iterations", "0"], ["'--max-iterations'"]),
+    Case("unknown-flag", ["run", "t.json", "--bogus"], ["No such option", "--bogus"]),
+    Case("missing-argument", ["run"], ["Missing argument 'TASK.json'"]),
+]
+
+
+def make_project(root: Path, files: dict[str, str]) -> None:
+    (root / "t.json").write_text(TASK)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_usage_error_is_one_line_and_exit_2(cli, project: Path, case: Case) -> None:
+    make_project(project, case.files)
+    result = cli(*case.argv, cwd=project, env=case.env)
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("agentexec: error: ")
+    for text in case.expect:
+        assert text in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_at_least_25_usage_errors_are_tried() -> None:
+    assert len({c.id for c in CASES}) == len(CASES) >= 25
+
+
+@dataclass
+class BadAction:
+    """An action that must become an error observation containing ``expect``; the run goes on."""
+
+    id: str
+    action: dict
+    expect: list[str]
+
+
+BAD_ACTIONS = [
+    BadAction(
+        "unknown-action",
+        {"action": "deploy", "args": {}},
+        ["unknown action 'deploy'", "this executor handles: boom, edit, finish, message, read, run, write"],
+    ),
+    BadAction(
+        "missing-argument",
+        {"action": "run", "args": {"cmd": "ls"}},
+        ["bad arguments for action 'run'", "command: Field required", "cmd: unknown field", "it accepts (command: str"],
+    ),
+    BadAction(
+        "wrong-argument-type",
+        {"action": "read", "args": {"path": "x", "start": "first"}},
+        ["bad arguments for action 'read'", "start: Input should be a valid integer"],
+    ),
+    BadAction(
+        "bad-literal",
+        {"action": "edit", "args": {"command": "delete", "path": "x"}},
+        ["bad arguments for action 'edit'", "command: Input should be 'view', 'create'"],
+    ),
+    BadAction("close-is-not-an-action", {"action": "close", "args": {}}, ["unknown action 'close'"]),
+    BadAction("init-is-not-an-action", {"action": "__init__", "args": {}}, ["unknown action '__init__'"]),
+    BadAction("setup-is-not-an-action", {"action": "setup", "args": {}}, ["unknown action 'setup'"]),
+    BadAction(
+        "handler-raises",
+        {"action": "boom", "args": {"reason": "disk on fire"}},
+        ["action 'boom' failed: RuntimeError: disk on fire"],
+    ),
+    BadAction("read-missing-file", {"action": "read", "args": {"path": "absent.txt"}}, ["no such file", "absent.txt"]),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_action_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str], list]:
+    """One run plays every bad action, each followed by a ``pwd``: the session must survive each untouched.
+
+    The run starts with ``cd sub``; if any bad action reached ``setup``, ``__init__`` or ``close``, the
+    session (or the executor) would be reset and the next ``pwd`` would not print ``sub``.
+    """
+    project = tmp_path_factory.mktemp("bad-actions")
+    (project / "custom.py").write_text(CUSTOM)
+    (project / "ws" / "sub").mkdir(parents=True)
+    actions = [{"action": "run", "args": {"command": "cd sub"}}]
+    for case in BAD_ACTIONS:
+        actions += [case.action, {"action": "run", "args": {"command": "pwd"}}]
+    (project / "t.json").write_text(json.dumps({"id": "bad-actions", "workspace": "ws", "actions": actions}))
+    result = run_cli("run", "t.json", "--executor", "custom:Custom", "--log", "run.jsonl", cwd=project)
+    return project, result, read_log(project / "run.jsonl")
+
+
+def test_bad_actions_do_not_fail_the_run(bad_action_run) -> None:
+    _, result, events = bad_action_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""
+    assert "Traceback" not in result.stdout
+    assert events[-1]["result"]["outcome"] == "finished"
+    assert events[-1]["result"]["steps"] == 2 * len(BAD_ACTIONS) + 2
+
+
+@pytest.mark.parametrize("index", range(len(BAD_ACTIONS)), ids=[c.id for c in BAD_ACTIONS])
+def test_bad_action_is_error_observation_and_loop_goes_on(bad_action_run, index: int) -> None:
+    project, result, events = bad_action_run
+    case = BAD_ACTIONS[index]
+    action_seq = 3 + 4 * index  # header, then cd (1) and its observation (2), then pairs of actions
+    action, bad, pwd, after = (e for e in events if e.get("seq") in range(action_seq, action_seq + 4))
+    assert action["action"] == case.action["action"]
+    assert bad["observation"] == "error"
+    assert bad["cause"] == action_seq
+    for text in case.expect:
+        assert text in bad["content"]
+        assert text in result.stdout
+    assert pwd["action"] == "run"
+    assert after["extras"]["exit_code"] == 0
+    assert after["content"].strip() == str(project / "ws" / "sub")
+
+
+@pytest.mark.parametrize("spec", ["agentexec.executors.ActionExecutor", "custom.Custom", "custom:Custom"])
+def test_dotted_and_colon_class_paths_are_accepted(cli, project: Path, spec: str) -> None:
+    (project / "custom.py").write_text(CUSTOM)
+    make_project(project, {})
+    result = cli("run", "t.json", "--executor", spec, "--json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events[0]["config"]["core"]["runtime_executor"] == spec
+    assert any(e.get("observation") == "run" and e["content"] == "ok\n" for e in events)
