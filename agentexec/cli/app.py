@@ -193,6 +193,26 @@ def actions(
     Console().print(table)
 
 
+@app.command()
+def serve(
+    stdio: Annotated[bool, typer.Option("--stdio", help="Speak the JSON-lines protocol on stdin/stdout.")] = False,
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    workspace: WorkspaceOpt = None,
+    import_path: Annotated[
+        Optional[list[Path]], typer.Option("--import-path", help="Make modules in this directory importable.")
+    ] = None,
+    max_request_bytes: Annotated[
+        int, typer.Option("--max-request-bytes", min=1, help="Longer requests are answered with an error.")
+    ] = 64 * 1024 * 1024,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log requests on stderr.")] = False,
+) -> None:
+    """Serve the executor over the stdio protocol (what non-local runtimes start)."""
+    from agentexec.cli.serve import serve as serve_command
+
+    raise typer.Exit(serve_command(stdio, config, executor, workspace, import_path or [], max_request_bytes, verbose))
+
+
 @app.command("config")
 @user_errors
 def show_config(

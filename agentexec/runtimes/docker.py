@@ -1,0 +1,73 @@
+"""The ``docker`` runtime: the executor server inside a container, through ``docker run -i``.
+
+Choose it for a reproducible toolchain or stronger isolation than ``sandbox``. The image must have
+agentexec installed (and the executor's module, if custom); the workspace is bind-mounted at the
+same path, so observations name the paths you see on the host. With ``container`` set, the server
+is started in that already running container with ``docker exec -i`` instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from pathlib import Path
+from typing import Any, Optional
+
+from agentexec.errors import ConfigError
+from agentexec.runtimes.remote import RemoteRuntime
+
+
+class DockerRuntime(RemoteRuntime):
+    """Runs ``agentexec serve --stdio`` in a container.
+
+    Args:
+        image: image to ``docker run`` (agentexec installed in it).
+        container: name of a running container to ``docker exec`` into instead.
+        docker: the docker (or podman) executable.
+        run_args: extra ``docker run``/``docker exec`` arguments, e.g. ``["--network", "none"]``.
+        agentexec_command: how to start agentexec inside the container.
+        mount_workspace: bind-mount the workspace into the container at the same path (``run`` only).
+        restart, response_timeout, import_paths: as for every remote runtime (``RemoteRuntime``).
+    """
+
+    def __init__(
+        self,
+        executor: str = "agentexec.executors:ActionExecutor",
+        executor_kwargs: Optional[dict[str, Any]] = None,
+        workspace: str | Path = ".",
+        env: Optional[dict[str, str]] = None,
+        image: Optional[str] = None,
+        container: Optional[str] = None,
+        docker: str = "docker",
+        run_args: Optional[list[str]] = None,
+        agentexec_command: Optional[list[str]] = None,
+        mount_workspace: bool = True,
+        restart: bool = False,
+        response_timeout: float = 30.0,
+        import_paths: Optional[list[str]] = None,
+    ) -> None:
+        super().__init__(executor, executor_kwargs, workspace, env, restart, response_timeout, import_paths)
+        if bool(image) == bool(container):
+            raise ConfigError("the docker runtime needs exactly one of [runtime] image = ... or container = ...")
+        self.image = image
+        self.container = container
+        self.docker = docker
+        self.run_args = list(run_args or [])
+        self.agentexec_command = list(agentexec_command or ["agentexec"])
+        self.mount_workspace = mount_workspace
+        self.name: Optional[str] = None
+
+    def command(self, serve_args: list[str]) -> list[str]:
+        if self.container:
+            return [self.docker, "exec", "-i", *self.run_args, self.container, *self.agentexec_command, *serve_args]
+        self.name = f"agentexec-{secrets.token_hex(4)}"
+        mount = ["-v", f"{self.workspace}:{self.workspace}"] if self.mount_workspace else []
+        return [
+            self.docker, "run", "-i", "--rm", "--name", self.name, *mount, "-w", str(self.workspace),
+            *self.run_args, str(self.image), *self.agentexec_command, *serve_args,
+        ]  # fmt: skip
+
+    def after_kill(self) -> None:
+        """Killing the ``docker run`` client does not stop its container; remove it."""
+        if self.name is not None:
+            subprocess.run([self.docker, "rm", "-f", self.name], capture_output=True, timeout=30, check=False)

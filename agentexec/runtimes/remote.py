@@ -1,0 +1,369 @@
+"""The client half of the stdio protocol, shared by every runtime whose executor lives elsewhere.
+
+A launcher runtime (``process``, ``sandbox``, ``docker``, ``ssh``) only says which command starts
+``agentexec serve --stdio`` with the given arguments; everything else is here: the hello
+exchange, requests and responses, streamed output, interrupts, failure handling and restarts.
+
+Two reader threads drain the server's stdout (parsed into a queue) and stderr (its last lines
+kept for error messages), so the server never blocks on a full pipe and the caller's thread
+waits on the queue with a timeout. The server sends a heartbeat while a long action is silent;
+``response_timeout`` seconds without any message means the server is hung, and it is killed.
+A server that dies or hangs mid-action yields an error observation naming the exit status and
+its last stderr lines; with ``restart = true`` the next action starts a fresh server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from abc import abstractmethod
+from collections import deque
+from pathlib import Path
+from typing import Any, Optional
+
+from pydantic import BaseModel
+
+from agentexec.errors import EventFormatError, RuntimeFailure
+from agentexec.events import Action, Observation, as_action, error, from_dict, to_dict
+from agentexec.protocol import (
+    RESPONSE,
+    CloseRequest,
+    ErrorMessage,
+    ExecuteRequest,
+    HelloRequest,
+    HelloResponse,
+    InterruptRequest,
+    OutputMessage,
+    ResultMessage,
+    decode,
+    encode,
+    raise_error,
+)
+from agentexec.runtimes.base import OutputCallback, Runtime
+
+log = logging.getLogger("agentexec.runtimes.remote")
+
+STDERR_LINES = 20
+_EOF = None
+
+
+class ServerHung(RuntimeFailure, TimeoutError):
+    """The server sent nothing, not even a heartbeat, for ``response_timeout`` seconds."""
+
+
+class Connection:
+    """One running server process and the threads that read it."""
+
+    def __init__(self, command: list[str], env: Optional[dict[str, str]], cwd: Optional[str]) -> None:
+        self.command = command
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches the server only as a request
+        )
+        self.messages: queue.Queue[Any] = queue.Queue()
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
+        self._write_lock = threading.Lock()
+        self._next_id = 0
+        self._threads = [
+            threading.Thread(target=self._read_stdout, daemon=True, name="server-stdout"),
+            threading.Thread(target=self._read_stderr, daemon=True, name="server-stderr"),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            try:
+                self.messages.put(decode(line, RESPONSE))
+            except EventFormatError as exc:
+                log.warning("executor server wrote a line that is not a protocol message: %s", exc)
+                self.stderr_tail.append(f"[stdout, not protocol] {line.decode('utf-8', 'replace').rstrip()}")
+        self.messages.put(_EOF)
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for raw in self.process.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.stderr_tail.append(line)
+            log.debug("server: %s", line)
+
+    def send(self, make: Any, **fields: Any) -> int:
+        """Send a request built by ``make(type=..., id=..., **fields)``; return its id."""
+        with self._write_lock:
+            self._next_id += 1
+            request: BaseModel = make(id=self._next_id, **fields)
+            assert self.process.stdin is not None
+            try:
+                self.process.stdin.write(encode(request))
+                self.process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                raise RuntimeFailure(self.describe_death("the executor server stopped reading requests")) from None
+            return self._next_id
+
+    def receive(self, request_id: int, timeout: float) -> Any:
+        """The next message for ``request_id`` (others are stale and skipped); ``None`` at EOF."""
+        while True:
+            try:
+                message = self.messages.get(timeout=timeout)
+            except queue.Empty:
+                raise ServerHung(f"the executor server sent nothing for {timeout:g} s") from None
+            if message is _EOF:
+                self.messages.put(_EOF)  # every later wait sees the end too
+                return None
+            if message.id == request_id or (message.id is None and isinstance(message, ErrorMessage)):
+                return message
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def describe_death(self, what: str) -> str:
+        """``what``, how the process ended, and its last stderr lines."""
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is None:
+            status = "still running"
+        elif code < 0:
+            status = f"killed by {signal.Signals(-code).name}"
+        else:
+            status = f"exit status {code}"
+        for thread in self._threads:
+            thread.join(timeout=1)
+        tail = "\n".join(self.stderr_tail) or "(nothing)"
+        return f"{what} ({status}); its last stderr lines:\n{tail}"
+
+    def kill(self) -> None:
+        """Kill the launcher's whole process group (bwrap, docker or ssh clients included)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+
+    def close(self, timeout: float) -> None:
+        """Ask the server to close, give it ``timeout`` seconds, then kill it."""
+        if self.alive:
+            try:
+                request_id = self.send(CloseRequest, type="close")
+                deadline = time.monotonic() + timeout
+                while self.receive(request_id, max(0.01, deadline - time.monotonic())) is not None:
+                    pass
+            except RuntimeFailure:
+                pass
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class RemoteRuntime(Runtime):
+    """A runtime whose executor is an ``agentexec serve --stdio`` process started by a launcher.
+
+    Args:
+        restart: start a fresh server for the next action after one died or hung.
+        response_timeout: seconds without any message from the server (it sends a heartbeat
+            while an action runs) before it counts as hung and is killed; also bounds start-up.
+        import_paths: directories made importable in the server (``--import-path``), for
+            executor modules that are not installed there.
+    """
+
+    def __init__(
+        self,
+        executor: str = "agentexec.executors:ActionExecutor",
+        executor_kwargs: Optional[dict[str, Any]] = None,
+        workspace: str | Path = ".",
+        env: Optional[dict[str, str]] = None,
+        restart: bool = False,
+        response_timeout: float = 30.0,
+        import_paths: Optional[list[str]] = None,
+    ) -> None:
+        super().__init__(executor, executor_kwargs, workspace, env)
+        self.restart = restart
+        self.response_timeout = float(response_timeout)
+        self.import_paths = [str(p) for p in import_paths or []]
+        self.connection: Optional[Connection] = None
+        self.hello: Optional[HelloResponse] = None
+        self._dead: Optional[str] = None  # why the last server ended, until one is started again
+        self._unfinished: Optional[int] = None  # an action abandoned by a Ctrl-C in the caller
+
+    # -- what a launcher provides ----------------------------------------------------------
+
+    @abstractmethod
+    def command(self, serve_args: list[str]) -> list[str]:
+        """The command line that runs ``agentexec`` with ``serve_args`` where the executor lives."""
+
+    def launch_env(self) -> Optional[dict[str, str]]:
+        """Environment of the launcher process (``None``: this process's)."""
+        return None
+
+    def launch_cwd(self) -> Optional[str]:
+        """Working directory of the launcher process (``None``: this process's)."""
+        return None
+
+    def server_import_paths(self) -> list[str]:
+        """Directories passed as ``--import-path``; launchers on this machine add the user's own."""
+        return list(self.import_paths)
+
+    def after_kill(self) -> None:
+        """Clean up what killing the launcher leaves behind (a container, for ``docker``)."""
+
+    def serve_args(self) -> list[str]:
+        args = ["serve", "--stdio", "--executor", self.executor_path, "--workspace", str(self.workspace)]
+        for path in self.server_import_paths():
+            args += ["--import-path", path]
+        return args
+
+    # -- the Runtime interface -------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.connection is not None and self.connection.alive:
+            return
+        command = self.command(self.serve_args())
+        log.info("starting executor server: %s", " ".join(command))
+        try:
+            connection = Connection(command, self.launch_env(), self.launch_cwd())
+        except OSError as exc:
+            raise RuntimeFailure(f"cannot start the executor server ({command[0]}): {exc}") from None
+        self.connection = connection
+        heartbeat = max(0.05, min(5.0, self.response_timeout / 3))
+        try:
+            request_id = connection.send(
+                HelloRequest, type="hello", env=self.env, executor_kwargs=self.executor_kwargs, heartbeat=heartbeat
+            )
+            reply = connection.receive(request_id, self.response_timeout)
+        except RuntimeFailure:
+            self._abandon("the executor server did not answer hello")
+            raise
+        if reply is None:
+            self.connection = None
+            raise RuntimeFailure(connection.describe_death("the executor server exited during start-up"))
+        if isinstance(reply, ErrorMessage):
+            self._abandon("the executor server could not start")
+            raise_error(reply)
+        self.hello = reply
+        self._dead = None
+        self._unfinished = None
+
+    def execute(self, action: Action | dict[str, Any], on_output: Optional[OutputCallback] = None) -> Observation:
+        act = as_action(action)
+        notes = self._ensure_server()
+        connection = self.connection
+        assert connection is not None
+        self._finish_abandoned(connection)
+        request_id = connection.send(ExecuteRequest, type="execute", action=to_dict(act))
+        try:
+            observation = self._await_result(connection, request_id, act, on_output)
+        except KeyboardInterrupt:
+            self._unfinished = request_id
+            raise
+        if notes:
+            observation.extras["notes"] = notes + list(observation.extras.get("notes", []))
+        return observation
+
+    def _ensure_server(self) -> list[str]:
+        """Start a server if there is none; notes for the observation when it is a restart."""
+        if self.connection is not None and self.connection.alive:
+            return []
+        if self.connection is None and self._dead is None:
+            self.start()
+            return []
+        if self._dead is None and self.connection is not None:
+            self._abandon("the executor server exited between actions")
+        why = self._dead or "the executor server is gone"
+        if not self.restart:
+            raise RuntimeFailure(f"{why}\nset [runtime] restart = true to start a fresh server after a failure")
+        self.connection = None
+        self.start()
+        return ["the executor server was restarted after a failure: session state (cwd, variables) was reset"]
+
+    def _finish_abandoned(self, connection: Connection) -> None:
+        """Wait (bounded) for the result of an action interrupted by a Ctrl-C, so the server is idle."""
+        request_id, self._unfinished = self._unfinished, None
+        if request_id is None:
+            return
+        deadline = time.monotonic() + self.response_timeout
+        try:
+            while time.monotonic() < deadline:
+                message = connection.receive(request_id, max(0.01, deadline - time.monotonic()))
+                if message is None or isinstance(message, (ResultMessage, ErrorMessage)):
+                    return
+        except RuntimeFailure:
+            return
+
+    def _await_result(
+        self, connection: Connection, request_id: int, act: Action, on_output: Optional[OutputCallback]
+    ) -> Observation:
+        while True:
+            try:
+                message = connection.receive(request_id, self.response_timeout)
+            except ServerHung as exc:
+                return self._failed(f"{exc} while running action {act.action!r}, so it was killed as hung")
+            if message is None:
+                return self._failed(f"the executor server died while running action {act.action!r}")
+            if isinstance(message, OutputMessage):
+                if on_output is not None:
+                    on_output(message.event.get("output", ""))
+            elif isinstance(message, ResultMessage):
+                event = from_dict(message.event)
+                if not isinstance(event, Observation):
+                    raise RuntimeFailure(f"the server answered with a {type(event).__name__}, not an observation")
+                return event.model_copy(update={"cause": None})
+            elif isinstance(message, ErrorMessage):
+                raise_error(message)
+
+    def _failed(self, what: str) -> Observation:
+        """The observation for an action whose server died or hung; the server is gone afterwards."""
+        self._abandon(what)
+        why = self._dead or what
+        log.warning("%s", why)
+        hint = "the next action starts a fresh server" if self.restart else "set [runtime] restart = true to recover"
+        return error(f"{why}\n({hint})", server_failed=True)
+
+    def _abandon(self, what: str) -> None:
+        """Kill the server (if it still runs) and remember why it ended, with its last stderr lines."""
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            if connection.alive:
+                connection.kill()
+                self.after_kill()
+            self._dead = connection.describe_death(what)
+
+    def interrupt(self) -> None:
+        connection = self.connection
+        if connection is not None and connection.alive:
+            try:
+                connection.send(InterruptRequest, type="interrupt")
+            except RuntimeFailure:
+                pass
+
+    def action_schemas(self) -> list[dict[str, Any]]:
+        if self.hello is None:
+            self.start()
+        assert self.hello is not None
+        return self.hello.actions
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close(timeout=5.0)

@@ -1,0 +1,112 @@
+"""The ``sandbox`` runtime: the ``process`` server confined by bubblewrap (``bwrap``).
+
+Inside, the whole host is visible read-only; the workspace is the only writable place besides a
+private ``/tmp``; ``/proc`` and ``/dev`` are the sandbox's own; the network is unshared unless
+``network = true``; and the sandbox dies with this process. Its own PID namespace means closing
+it kills every process the agent started, however it was detached.
+
+The private ``/tmp`` would hide anything the server needs that lives there: a virtualenv under
+``/tmp``, an editable checkout, the user's executor module. Every such path on ``sys.path`` (and
+the agentexec package, the interpreter's prefixes and the import paths) is bound back read-only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import agentexec
+from agentexec.errors import RuntimeFailure
+from agentexec.runtimes.process import ProcessRuntime
+
+#: Where the sandbox mounts a fresh, empty filesystem over the host's.
+PRIVATE = (Path("/tmp"), Path("/dev"), Path("/proc"))
+
+
+class SandboxRuntime(ProcessRuntime):
+    """Runs the executor server under bubblewrap.
+
+    Args:
+        network: keep the host's network (default: none, not even loopback to the host).
+        ro_binds: extra host paths made visible read-only (``SRC`` or ``SRC:DEST``).
+        rw_binds: extra host paths made writable (``SRC`` or ``SRC:DEST``).
+        bwrap: the bubblewrap executable.
+        restart, response_timeout, import_paths: as for every remote runtime (``RemoteRuntime``).
+    """
+
+    def __init__(
+        self,
+        executor: str = "agentexec.executors:ActionExecutor",
+        executor_kwargs: Optional[dict[str, Any]] = None,
+        workspace: str | Path = ".",
+        env: Optional[dict[str, str]] = None,
+        network: bool = False,
+        ro_binds: Optional[list[str]] = None,
+        rw_binds: Optional[list[str]] = None,
+        bwrap: str = "bwrap",
+        restart: bool = False,
+        response_timeout: float = 30.0,
+        import_paths: Optional[list[str]] = None,
+    ) -> None:
+        super().__init__(executor, executor_kwargs, workspace, env, restart, response_timeout, import_paths)
+        self.network = network
+        self.ro_binds = [_bind(spec) for spec in ro_binds or []]
+        self.rw_binds = [_bind(spec) for spec in rw_binds or []]
+        self.bwrap = bwrap
+
+    def command(self, serve_args: list[str]) -> list[str]:
+        bwrap = shutil.which(self.bwrap)
+        if bwrap is None:
+            raise RuntimeFailure(
+                f"the sandbox runtime needs bubblewrap, but {self.bwrap!r} is not on PATH; "
+                "install it (apt-get install bubblewrap, dnf install bubblewrap)"
+            )
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        return [bwrap, *self.bwrap_args(serve_args), "--", *super().command(serve_args)]
+
+    def bwrap_args(self, serve_args: list[str]) -> list[str]:
+        """The bubblewrap options: read-only host, private /tmp /dev /proc, writable workspace."""
+        args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
+        if not self.network:
+            args.append("--unshare-net")
+        writable = [(self.workspace, self.workspace), *self.rw_binds]
+        for path in _hidden_needs(self.server_import_paths(), [dest for _, dest in writable]):
+            args += ["--ro-bind", str(path), str(path)]
+        for src, dest in self.ro_binds:
+            args += ["--ro-bind", str(src), str(dest)]
+        for src, dest in writable:
+            args += ["--bind", str(src), str(dest)]
+        return [*args, "--chdir", str(self.workspace)]
+
+
+def _bind(spec: str) -> tuple[Path, Path]:
+    src, _, dest = str(spec).partition(":")
+    source = Path(src).expanduser().resolve()
+    return source, Path(dest) if dest else source
+
+
+def _under(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
+
+
+def _hidden_needs(import_paths: list[str], writable: list[Path]) -> list[Path]:
+    """Paths the server needs that the sandbox's private mounts would hide, outermost only."""
+    wanted = [
+        Path(sys.executable).parent,
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(agentexec.__file__).resolve().parent.parent,
+        *(Path(p) for p in sys.path if p),
+        *(Path(p) for p in import_paths),
+    ]
+    hidden = []
+    for path in sorted({p.resolve() for p in wanted if p.exists()}, key=lambda p: len(p.parts)):
+        if path in PRIVATE or not any(_under(path, private) for private in PRIVATE):
+            continue  # all of /tmp would undo its privacy; modules directly in /tmp stay hidden
+        if any(_under(path, done) for done in [*hidden, *writable]):
+            continue
+        hidden.append(path)
+    return hidden

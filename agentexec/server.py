@@ -1,0 +1,279 @@
+"""The stdio protocol loop around an executor: what ``agentexec serve --stdio`` runs.
+
+The main thread only reads requests, so an ``interrupt`` is seen while an action runs in the
+worker thread. Every response goes through one lock onto a private duplicate of the original
+stdout; file descriptor 1 itself is pointed at stderr, so a stray ``print`` in user code (or a
+child process that inherits it) can never corrupt the protocol. Logging goes to stderr only.
+EOF on stdin, a ``close`` request or SIGTERM all end the same way: interrupt the running action,
+close the executor (which kills its bash session and every process started in it), exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO, Optional
+
+from pydantic import BaseModel
+
+from agentexec import __version__
+from agentexec.errors import AgentexecError, EventFormatError
+from agentexec.events import Output, as_action, error, to_dict
+from agentexec.executors.base import BaseActionExecutor
+from agentexec.loading import instantiate
+from agentexec.protocol import (
+    MAX_REQUEST_BYTES,
+    PROTOCOL_VERSION,
+    REQUEST,
+    AliveMessage,
+    CloseRequest,
+    ExecuteRequest,
+    HelloRequest,
+    HelloResponse,
+    InterruptRequest,
+    OkMessage,
+    OutputMessage,
+    ResultMessage,
+    decode,
+    encode,
+    error_message,
+)
+
+log = logging.getLogger("agentexec.server")
+
+
+class Server:
+    """Serves one executor class over a pair of byte streams until EOF or ``close``.
+
+    Args:
+        executor_path: the class path as given, reported in ``hello``.
+        executor_cls: the loaded executor class.
+        workspace: the executor's workspace.
+        executor_kwargs: constructor arguments from the config's ``[executor]`` table; those of
+            the ``hello`` request are applied on top.
+        reader: where requests come from.
+        writer: where responses go.
+        max_request_bytes: longer request lines are answered with an error and skipped.
+    """
+
+    def __init__(
+        self,
+        executor_path: str,
+        executor_cls: type[BaseActionExecutor],
+        workspace: Path,
+        executor_kwargs: dict[str, Any],
+        reader: BinaryIO,
+        writer: BinaryIO,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+    ) -> None:
+        self.executor_path = executor_path
+        self.executor_cls = executor_cls
+        self.workspace = workspace
+        self.executor_kwargs = executor_kwargs
+        self.reader = reader
+        self.writer = writer
+        self.max_request_bytes = max_request_bytes
+        self.executor: Optional[BaseActionExecutor] = None
+        self.heartbeat = 5.0
+        self._write_lock = threading.Lock()
+        self._worker: Optional[threading.Thread] = None
+        self._running_id: Optional[int] = None
+
+    # -- output ----------------------------------------------------------------------------
+
+    def send(self, message: BaseModel) -> None:
+        data = encode(message)
+        with self._write_lock:
+            try:
+                self.writer.write(data)
+                self.writer.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                log.debug("client gone; dropped a %s message", type(message).__name__)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        """Answer requests until EOF or ``close``; then clean up everything."""
+        try:
+            while True:
+                line = self._read_line()
+                if line is None:
+                    log.info("stdin closed; shutting down")
+                    return
+                if not line.strip():
+                    continue
+                try:
+                    request = decode(line, REQUEST)
+                except EventFormatError as exc:
+                    self.send(error_message(exc, _guess_id(line)))
+                    continue
+                if isinstance(request, CloseRequest):
+                    self.shutdown()
+                    self.send(OkMessage(type="ok", id=request.id))
+                    return
+                self.handle(request)
+        finally:
+            self.shutdown()
+
+    def _read_line(self) -> Optional[bytes]:
+        """The next request line; an oversized one is skipped to its end and answered with an error."""
+        while True:
+            line = self.reader.readline(self.max_request_bytes + 1)
+            if not line:
+                return None
+            if line.endswith(b"\n") or len(line) <= self.max_request_bytes:
+                return line
+            size = len(line)
+            while not line.endswith(b"\n"):
+                line = self.reader.readline(1 << 20)
+                if not line:
+                    break
+                size += len(line)
+            exc = EventFormatError(
+                f"request of {size} bytes exceeds the limit of {self.max_request_bytes} bytes; it was skipped"
+            )
+            self.send(error_message(exc))
+
+    def handle(self, request: Any) -> None:
+        try:
+            if isinstance(request, HelloRequest):
+                self.hello(request)
+            elif isinstance(request, ExecuteRequest):
+                self.execute(request)
+            elif isinstance(request, InterruptRequest):
+                self.interrupt()
+                self.send(OkMessage(type="ok", id=request.id))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an error response
+            log.warning("%s request %s failed: %s: %s", request.type, request.id, type(exc).__name__, exc)
+            self.send(error_message(exc, request.id))
+
+    # -- requests --------------------------------------------------------------------------
+
+    def hello(self, request: HelloRequest) -> None:
+        if request.heartbeat is not None:
+            self.heartbeat = request.heartbeat
+        if self.executor is None:
+            self.executor = self._build(request.env, request.executor_kwargs)
+        self.send(
+            HelloResponse(
+                type="hello",
+                id=request.id,
+                protocol=PROTOCOL_VERSION,
+                agentexec=__version__,
+                executor=self.executor_path,
+                actions=self.executor_cls.action_schemas(),
+                pid=os.getpid(),
+            )
+        )
+
+    def _build(self, env: dict[str, str], kwargs: dict[str, Any]) -> BaseActionExecutor:
+        arguments = {"workspace": self.workspace, "env": env, **self.executor_kwargs, **kwargs}
+        executor = instantiate(self.executor_cls, arguments, "executor", "[executor]")
+        executor.setup()
+        log.info("executor %s ready in %s (pid %d)", self.executor_path, self.workspace, os.getpid())
+        return executor
+
+    def execute(self, request: ExecuteRequest) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            raise AgentexecError(f"action of request {self._running_id} is still running; one action runs at a time")
+        action = as_action(request.action)
+        if self.executor is None:
+            self.executor = self._build({}, {})
+        self._running_id = request.id
+        self._worker = threading.Thread(
+            target=self._run, args=(self.executor, request.id, action), name=f"action-{request.id}", daemon=True
+        )
+        self._worker.start()
+
+    def _run(self, executor: BaseActionExecutor, request_id: Optional[int], action: Any) -> None:
+        done = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(request_id, done), daemon=True)
+        beat.start()
+
+        def stream(text: str) -> None:
+            self.send(OutputMessage(type="output", id=request_id, event=to_dict(Output(output=text, cause=request_id))))
+
+        try:
+            observation = executor.run_action(action, stream)
+        except BaseException as exc:  # noqa: BLE001 - even SystemExit in user code must be answered
+            observation = error(f"action {action.action!r} failed: {type(exc).__name__}: {exc}")
+        finally:
+            done.set()
+        observation = observation.model_copy(update={"cause": request_id})
+        self.send(ResultMessage(type="result", id=request_id, event=to_dict(observation)))
+
+    def _beat(self, request_id: Optional[int], done: threading.Event) -> None:
+        """Tell the client the server is alive while a long action is silent."""
+        while not done.wait(self.heartbeat):
+            self.send(AliveMessage(type="alive", id=request_id))
+
+    def interrupt(self) -> None:
+        interrupt = getattr(self.executor, "interrupt", None)
+        if interrupt is not None and self._worker is not None and self._worker.is_alive():
+            interrupt()
+
+    def shutdown(self) -> None:
+        """Interrupt what runs, close the executor; safe to call more than once."""
+        executor, self.executor = self.executor, None
+        if executor is None:
+            return
+        worker = self._worker
+        if worker is not None and worker.is_alive():
+            interrupt = getattr(executor, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
+            worker.join(2.0)
+        try:
+            executor.close()
+        except Exception as exc:  # noqa: BLE001 - shutting down regardless
+            log.warning("closing the executor failed: %s: %s", type(exc).__name__, exc)
+
+
+def _guess_id(line: bytes) -> Optional[int]:
+    """The id of a request that failed validation, when it has a usable one."""
+    import json
+
+    try:
+        value = json.loads(line).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def protocol_streams() -> tuple[BinaryIO, BinaryIO]:
+    """stdin for requests and a private copy of stdout for responses; fd 1 becomes stderr."""
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return sys.stdin.buffer, out
+
+
+def serve_stdio(
+    executor_path: str,
+    executor_cls: type[BaseActionExecutor],
+    workspace: Path,
+    executor_kwargs: dict[str, Any],
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> None:
+    """Serve on this process's stdin/stdout; SIGTERM and SIGHUP shut down as EOF does."""
+    reader, writer = protocol_streams()
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    server = Server(executor_path, executor_cls, workspace, executor_kwargs, reader, writer, max_request_bytes)
+    server.serve()
+
+
+def report_startup_error(exc: BaseException) -> None:
+    """Tell a client (on stdout, as a protocol error) and a human (on stderr) why serving cannot start."""
+    sys.stdout.buffer.write(encode(error_message(exc)))
+    sys.stdout.flush()
+    print(f"agentexec serve: error: {exc}", file=sys.stderr)
