@@ -87,7 +87,9 @@ class Config:
         ]
 
 
-def find_config_file(explicit: Optional[str | Path], cwd: Path) -> Optional[Path]:
+def find_config_file(
+    explicit: Optional[str | Path], cwd: Path, environ: Optional[Mapping[str, str]] = None
+) -> Optional[Path]:
     """``--config``, else ``./agentexec.toml``, else the user config directory's file."""
     if explicit is not None:
         path = Path(explicit).expanduser()
@@ -98,7 +100,8 @@ def find_config_file(explicit: Optional[str | Path], cwd: Path) -> Optional[Path
     local = cwd / CONFIG_NAME
     if local.is_file():
         return local
-    user_dir = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "agentexec"
+    environ = os.environ if environ is None else environ
+    user_dir = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "agentexec"
     user = user_dir / "config.toml"
     return user if user.is_file() else None
 
@@ -120,7 +123,7 @@ def load_config(
     environ = os.environ if environ is None else environ
     values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     sources: dict[str, str] = {}
-    file = find_config_file(path, cwd)
+    file = find_config_file(path, cwd, environ)
     base_dir = cwd
     if file is not None:
         base_dir = file.resolve().parent
