@@ -136,6 +136,7 @@ def run(
     log_path = str((log or new_log_path(cfg.core.log_dir, task.id)).resolve())
     agent_obj = build_agent(cfg)
     runtime_obj = build_runtime(cfg, workspace=chosen_workspace, env=task.env)
+    _spill_beside_log(runtime_obj, cfg.core.runtime_executor, log_path)
     view = _view(json_output)
     raise_on_sigterm()
     try:
@@ -153,6 +154,19 @@ def run(
     finally:
         runtime_obj.close()
     raise typer.Exit(result.exit_code)
+
+
+def _spill_beside_log(runtime: Any, executor_path: str, log_path: str) -> None:
+    """Big outputs spill to ``<log>.outputs/`` beside the event log, when the executor takes ``output_dir``."""
+    import inspect
+
+    from agentexec.executors.base import BaseActionExecutor
+    from agentexec.loading import load_class
+
+    if "output_dir" in runtime.executor_kwargs:
+        return
+    if "output_dir" in inspect.signature(load_class(executor_path, "executor", BaseActionExecutor)).parameters:
+        runtime.executor_kwargs["output_dir"] = log_path + ".outputs"
 
 
 def _view(json_output: bool) -> Any:

@@ -1,27 +1,44 @@
 """A persistent bash session on a pseudo-terminal, built for agents rather than for humans.
 
-How a command runs: its text is written to a file and bash is told ``. FILE``, so no command
-text ever crosses the terminal (no echo to strip, no 4 KiB line limit, no tab completion of
-pasted text). Completion is detected by a prompt marker printed by ``PROMPT_COMMAND``: a random
-nonce with the exit code and the cwd. After every command the marker machinery is re-asserted,
-so a command that changes ``PS1`` or ``PROMPT_COMMAND`` cannot hide the end of the next one.
+How a command runs: its text is written to a file and bash is told ``{ . FILE; } >OUT 2>&1``, so
+no command text ever crosses the terminal (no echo to strip, no 4 KiB line limit, no tab
+completion of pasted text). Completion is detected by a prompt marker printed by
+``PROMPT_COMMAND``: a random nonce with the exit code and the cwd. After every command the marker
+machinery is re-asserted, so a command that changes ``PS1`` or ``PROMPT_COMMAND`` cannot hide the
+end of the next one.
 
-Output is read straight from the pty with ``select``/``os.read`` and the marker is looked for
-only in the newest bytes, so a 10 MB output costs linear time; pexpect is used to spawn and
-signal the process, with its human-friendly 50 ms ``delaybeforesend`` turned off.
+Two terminals: bash's own (its controlling terminal, where input, keys and the marker travel) and
+an *output terminal* that a command's stdout and stderr are pointed at. A command's background
+jobs inherit the output terminal; when a command ends and something still holds its output
+terminal, that terminal is retired to a reader thread that keeps draining it into a log file, and
+the next command gets a fresh one. So a ``server &`` never blocks on a full terminal and its later
+output never leaks into another command's observation. A sentinel written to the output terminal
+at each prompt proves that all of a command's output has been read.
+
+Output is read with ``select``/``os.read`` and markers are looked for only in the newest bytes, so
+a 10 MB output costs linear time; pexpect is used to spawn and signal bash, with its
+human-friendly 50 ms ``delaybeforesend`` turned off. A watchdog process outside the session kills
+every process of the session if this process dies without closing it (even by SIGKILL).
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
+import fcntl
 import os
 import re
 import secrets
 import select
 import shutil
 import signal
+import struct
+import subprocess
 import tempfile
+import termios
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,17 +57,32 @@ NON_INTERACTIVE_ENV = {
     "NO_COLOR": "1",
     "PYTHONUNBUFFERED": "1",
     "PIP_PROGRESS_BAR": "off",
+    "PIP_NO_INPUT": "1",
     "DEBIAN_FRONTEND": "noninteractive",
     "GIT_TERMINAL_PROMPT": "0",
+    "GIT_EDITOR": "true",
 }
 
 #: Keys sent for the special ``is_input`` commands.
 CONTROL_KEYS = {"C-c": "\x03", "C-d": "\x04", "C-z": "\x1a"}
 
+#: Size of both terminals: wide, so that tools do not wrap or truncate lines.
+ROWS, COLUMNS = 50, 200
+
+#: A spill file stops growing here (``yes`` until a timeout must not fill the disk).
+SPILL_LIMIT_CHARS = 100_000_000
+
+#: The background log stops growing here; it is still drained so that writers never block.
+BACKGROUND_LOG_LIMIT = 64 * 1024 * 1024
+
 _ERREXIT = re.compile(r"(^|[\s;&|(])set\s+(-[a-zA-Z]*e[a-zA-Z]*|-o\s+errexit)\b")
 _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# bash's job reports ("[1]+  Done   sleep 1"): about background jobs, so not a command's output;
+# "Stopped" is kept, since it reports what C-z did to the command itself.
+_JOB_NOTICE = re.compile(r"^\[\d+\][+\- ] +(?!Stopped)[A-Z][^\n]*\n?", re.M)
 _MARKER_WINDOW = 4096 + 128  # the longest marker: two nonces, an exit code and PATH_MAX
+_SENTINEL_GRACE = 2.0  # seconds to wait for the output sentinel once the marker is seen
 
 
 @dataclass
@@ -65,13 +97,14 @@ class CommandResult:
     notes: list[str] = field(default_factory=list)
     output_path: Optional[str] = None
     total_chars: int = 0
+    background_log: Optional[str] = None
 
 
 class OutputBuffer:
     """Keeps the head and tail of a command's output within ``limit`` characters.
 
-    Everything beyond the limit is spilled in full to a file, so nothing is lost and memory
-    stays bounded however much a command prints.
+    Everything beyond the limit is spilled in full to a file (up to ``SPILL_LIMIT_CHARS``), so
+    nothing is lost and memory stays bounded however much a command prints.
     """
 
     def __init__(self, limit: int, spill_dir: Path) -> None:
@@ -79,9 +112,10 @@ class OutputBuffer:
         self.spill_dir = spill_dir
         self.head: list[str] = []
         self.head_size = 0
-        self.tail: list[str] = []
+        self.tail: deque[str] = deque()
         self.tail_size = 0
         self.total = 0
+        self.spilled = 0
         self.spill_path: Optional[Path] = None
         self._spill = None
 
@@ -90,13 +124,12 @@ class OutputBuffer:
             return
         self.total += len(text)
         if self._spill is not None:
-            self._spill.write(text)
+            self._write_spill(text)
         elif self.total > self.limit:
-            self.spill_dir.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(prefix="output-", suffix=".txt", dir=self.spill_dir)
+            handle, name = _make_file(self.spill_dir, "output-", ".txt")
             self._spill = os.fdopen(handle, "w", encoding="utf-8", errors="replace")
             self.spill_path = Path(name)
-            self._spill.write("".join(self.head) + "".join(self.tail) + text)
+            self._write_spill("".join(self.head) + "".join(self.tail) + text)
         half = self.limit // 2
         if self.head_size < half:
             take = text[: half - self.head_size]
@@ -107,7 +140,14 @@ class OutputBuffer:
             self.tail.append(text)
             self.tail_size += len(text)
             while self.tail and self.tail_size - len(self.tail[0]) >= self.limit - half:
-                self.tail_size -= len(self.tail.pop(0))
+                self.tail_size -= len(self.tail.popleft())
+
+    def _write_spill(self, text: str) -> None:
+        assert self._spill is not None
+        room = SPILL_LIMIT_CHARS - self.spilled
+        if room > 0:
+            self._spill.write(text[:room])
+            self.spilled += min(room, len(text))
 
     def text(self) -> str:
         head = "".join(self.head)
@@ -118,7 +158,143 @@ class OutputBuffer:
         keep = self.limit - len(head)
         tail = tail[-keep:] if keep > 0 else ""
         cut = self.total - len(head) - len(tail)
-        return f"{head}\n[... {cut} characters cut; full output in {self.spill_path} ...]\n{tail}"
+        where = f"full output in {self.spill_path}"
+        if self.spilled < self.total:
+            where = f"the first {self.spilled} characters are in {self.spill_path}"
+        return f"{head}\n[... {cut} characters cut; {where} ...]\n{tail}"
+
+
+class _Decoder:
+    """Turns one terminal's bytes into clean text and remembers what had to be cleaned."""
+
+    def __init__(self, stats: dict[str, bool]) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.stats = stats
+
+    def __call__(self, data: bytes, final: bool = False) -> str:
+        text = self.decoder.decode(data, final)
+        if not text:
+            return ""
+        if "\ufffd" in text and text.count("\ufffd") > data.count(b"\xef\xbf\xbd"):
+            self.stats["invalid"] = True
+        text = text.replace("\r\n", "\n")
+        if "]" in text:
+            text = _JOB_NOTICE.sub("", text)
+        if "\x1b" in text or _CONTROL.search(text):
+            text = _CONTROL.sub("", _ANSI.sub("", text))
+            self.stats["control"] = True
+        return text
+
+
+class _OutputTerminal:
+    """The pty a command writes to; this process holds its slave end only while a command runs.
+
+    Holding no slave end between commands lets a single read tell whether anyone else (a
+    background job) still holds it: the kernel answers EIO to the master when nobody does.
+    """
+
+    def __init__(self) -> None:
+        self.master, slave = os.openpty()
+        attrs = termios.tcgetattr(slave)
+        attrs[1] &= ~termios.OPOST  # no "\n" -> "\r\n"
+        attrs[3] &= ~(termios.ECHO | termios.ICANON)
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        self.path = os.ttyname(slave)
+        self.slave: Optional[int] = slave
+        os.set_blocking(self.master, False)
+
+    def hold(self) -> None:
+        if self.slave is None:
+            self.slave = os.open(self.path, os.O_RDWR | os.O_NOCTTY)
+
+    def release(self) -> bytes | None:
+        """Drop our slave end; None if nobody else holds the terminal, else what is unread."""
+        if self.slave is not None:
+            os.close(self.slave)
+            self.slave = None
+        try:
+            return os.read(self.master, 1 << 16)
+        except BlockingIOError:
+            return b""
+        except OSError:
+            return None
+
+    def close(self) -> None:
+        for fd in (self.slave, self.master):
+            if fd is not None:
+                os.close(fd)
+        self.slave = None
+
+
+class _BackgroundReader:
+    """Drains retired output terminals in a thread so background jobs never block on output.
+
+    What they print goes to ``path`` (up to ``BACKGROUND_LOG_LIMIT`` bytes); a terminal is closed
+    once every process holding it has closed it.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        handle, name = _make_file(directory, "background-", ".log")
+        self.path = Path(name)
+        self._log = os.fdopen(handle, "wb", buffering=0)
+        self._written = 0
+        self._fds: set[int] = set()
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread: Optional[threading.Thread] = None
+        self._stopped = False
+
+    def adopt(self, master: int, pending: bytes) -> None:
+        with self._lock:
+            self._fds.add(master)
+        self._write(pending)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="agentexec-bash-background", daemon=True)
+            self._thread.start()
+        os.write(self._wake_w, b"x")
+
+    def _loop(self) -> None:
+        while not self._stopped:
+            with self._lock:
+                fds = list(self._fds)
+            ready, _, _ = select.select([self._wake_r, *fds], [], [])
+            for fd in ready:
+                if fd == self._wake_r:
+                    os.read(fd, 512)
+                    continue
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if data:
+                    self._write(data)
+                else:
+                    with self._lock:
+                        self._fds.discard(fd)
+                    os.close(fd)
+
+    def _write(self, data: bytes) -> None:
+        with self._lock:
+            data = data[: max(0, BACKGROUND_LOG_LIMIT - self._written)]
+            if data:
+                self._log.write(data)
+                self._written += len(data)
+
+    def close(self) -> None:
+        self._stopped = True
+        os.write(self._wake_w, b"x")
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        with self._lock:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds.clear()
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+        self._log.close()
 
 
 class BashSession:
@@ -135,15 +311,19 @@ class BashSession:
         self.initial_cwd = Path(cwd)
         self.env = {**os.environ, **NON_INTERACTIVE_ENV, **(env or {})}
         self.max_output_chars = max_output_chars
-        self.output_dir = output_dir
+        self.output_dir = Path(output_dir) if output_dir else Path(tempfile.gettempdir()) / "agentexec-outputs"
         self.cwd = str(cwd)
         self.running = False
         self._child: Optional[pexpect.spawn] = None
+        self._out: Optional[_OutputTerminal] = None
+        self._background: Optional[_BackgroundReader] = None
+        self._watchdog: Optional[tuple[subprocess.Popen, int]] = None
         self._nonce = secrets.token_hex(8)
         self._marker = re.compile(
             b"\x1e" + self._nonce.encode() + rb":(\d+):(.*?):" + self._nonce.encode() + b"\x1e",
             re.S,
         )
+        self._sentinel = b"\x1f" + self._nonce.encode() + b"\x1f"
         self._scratch = Path(tempfile.mkdtemp(prefix="agentexec-bash-"))
         self._script = self._scratch / "command.sh"
 
@@ -153,22 +333,32 @@ class BashSession:
     def alive(self) -> bool:
         return self._child is not None and self._child.isalive()
 
+    @property
+    def pid(self) -> Optional[int]:
+        """bash's process id, which is also the id of the session all its processes belong to."""
+        return self._child.pid if self._child is not None else None
+
     def start(self) -> None:
         """Spawn bash and install the prompt marker; returns when the first prompt is seen."""
+        self._scratch.mkdir(parents=True, exist_ok=True)
         self._child = pexpect.spawn(
             "/bin/bash",
             ["--noprofile", "--norc", "--noediting", "-i"],
             cwd=str(self.initial_cwd),
             env=self.env,
             echo=False,
-            dimensions=(50, 200),
+            dimensions=(ROWS, COLUMNS),
         )
         self._child.delaybeforesend = None
+        self._watchdog = _start_watchdog(self._child.pid)
+        self._out = _OutputTerminal()
         self.running = False
         nonce = self._nonce
         setup = (
-            "stty -onlcr -echo 2>/dev/null; set +m; set +o history; unset HISTFILE; "
-            f'__aex_prompt() {{ local rc=$?; printf \'\\036%s:%s:%s:%s\\036\' {nonce} "$rc" "$PWD" {nonce}; }}; '
+            "stty -onlcr -echo 2>/dev/null; set -m; set +o history; unset HISTFILE; "
+            f"__aex_tty={_quote(self._out.path)}; "
+            f"__aex_prompt() {{ local rc=$?; printf '\\037%s\\037' {nonce} >\"$__aex_tty\"; "
+            f'printf \'\\036%s:%s:%s:%s\\036\' {nonce} "$rc" "$PWD" {nonce}; }}; '
             "__aex_reset() { PROMPT_COMMAND=__aex_prompt; PS1=; PS2=; PS0=; return $1; }; "
             "__aex_reset 0\n"
         )
@@ -186,8 +376,28 @@ class BashSession:
                 child.close(force=True)
             except Exception:  # noqa: BLE001 - it is gone either way
                 pass
+        self._stop_watchdog()
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        if self._background is not None:
+            self._background.close()
+            self._background = None
         self.running = False
         shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _stop_watchdog(self) -> None:
+        """Closing the watchdog's pipe tells it to kill what is left of the session and exit."""
+        if self._watchdog is None:
+            return
+        process, pipe = self._watchdog
+        self._watchdog = None
+        os.close(pipe)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     # -- commands --------------------------------------------------------------------------
 
@@ -204,16 +414,15 @@ class BashSession:
         notes: list[str] = []
         if not self.alive:
             if self._child is not None:
-                notes.append("the previous bash session had exited; started a fresh one")
+                notes.append("the previous bash session had exited; started a fresh one (cwd and variables are reset)")
             self.close()
-            self._scratch.mkdir(parents=True, exist_ok=True)
             self.start()
             if is_input:
                 return CommandResult("", None, self.cwd, notes=notes + ["no command is running; input not sent"])
+        assert self._child is not None and self._out is not None
         if is_input:
             if not self.running:
                 return CommandResult("", None, self.cwd, notes=notes + ["no command is running to receive input"])
-            assert self._child is not None
             if command in CONTROL_KEYS:
                 self._child.send(CONTROL_KEYS[command])
             elif command:
@@ -225,17 +434,14 @@ class BashSession:
                     "an empty is_input command to wait for more output, or C-c to interrupt it"
                 )
             self._drain()
-            runner = "."
+            script = _quote(str(self._script))
+            body = f"{{ . {script}; }}"
             if _ERREXIT.search(command):
-                runner = "__aex_errexit"
+                body = f"( . {script} )"
                 notes.append("the command sets errexit, so it ran in a subshell: its state changes do not persist")
             self._script.write_text(command + "\n", encoding="utf-8")
-            assert self._child is not None
-            if runner == ".":
-                line = f". {_quote(str(self._script))}; __aex_reset $?\n"
-            else:
-                line = f"( . {_quote(str(self._script))} ); __aex_reset $?\n"
-            self._child.send(line)
+            self._out.hold()
+            self._child.send(f'__aex_tty={_quote(self._out.path)}; {body} >"$__aex_tty" 2>&1; __aex_reset $?\n')
             self.running = True
         result = self._collect(timeout=timeout, no_output_timeout=no_output_timeout, on_output=on_output)
         result.notes[:0] = notes
@@ -249,7 +455,7 @@ class BashSession:
     # -- reading ---------------------------------------------------------------------------
 
     def _drain(self) -> None:
-        """Discard output that arrived while no command ran (from background jobs)."""
+        """Discard what bash printed between commands (job reports of background jobs)."""
         assert self._child is not None
         fd = self._child.child_fd
         while select.select([fd], [], [], 0)[0]:
@@ -267,69 +473,118 @@ class BashSession:
         on_output: Optional[Callable[[str], None]],
         quiet: bool = False,
     ) -> CommandResult:
-        """Read until the prompt marker, a timeout, or bash's death."""
-        assert self._child is not None
-        fd = self._child.child_fd
-        spill_dir = self.output_dir or Path(tempfile.gettempdir()) / "agentexec-outputs"
-        buffer = OutputBuffer(self.max_output_chars, spill_dir)
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        pending = b""
-        start = last_output = time.monotonic()
+        """Read both terminals until the prompt marker and the output sentinel, a timeout, or bash's death."""
+        assert self._child is not None and self._out is not None
+        main_fd, out_fd = self._child.child_fd, self._out.master
+        buffer = OutputBuffer(self.max_output_chars, self.output_dir)
         stats = {"invalid": False, "control": False}
+        decoders = {main_fd: _Decoder(stats), out_fd: _Decoder(stats)}
+        pending = {main_fd: b"", out_fd: b""}
+        open_fds = [main_fd, out_fd]
+        start = last_output = time.monotonic()
+        marker: Optional[re.Match[bytes]] = None
+        marker_at = 0.0
 
-        def deliver(data: bytes, final: bool = False) -> None:
-            text = decoder.decode(data, final)
-            if not text:
-                return
-            if "\ufffd" in text and text.count("\ufffd") > data.count(b"\xef\xbf\xbd"):
-                stats["invalid"] = True
-            text = text.replace("\r\n", "\n")
-            if "\x1b" in text or _CONTROL.search(text):
-                text = _CONTROL.sub("", _ANSI.sub("", text))
-                stats["control"] = True
-            if quiet:
-                return
-            buffer.add(text)
-            if on_output is not None:
-                on_output(text)
+        def deliver(fd: int, data: bytes, final: bool = False) -> None:
+            text = decoders[fd](data, final)
+            if text and not quiet:
+                buffer.add(text)
+                if on_output is not None:
+                    on_output(text)
 
-        while True:
+        while open_fds:
             now = time.monotonic()
             waits = []
+            if marker is not None:
+                waits.append(("sentinel", marker_at + _SENTINEL_GRACE - now))
             if timeout is not None:
                 waits.append(("timeout", start + timeout - now))
             if no_output_timeout is not None:
                 waits.append(("no_output_timeout", last_output + no_output_timeout - now))
             expired = [name for name, left in waits if left <= 0]
             if expired:
-                deliver(pending, final=True)
+                if expired[0] == "sentinel":
+                    break
+                for fd in open_fds:
+                    deliver(fd, pending[fd], final=True)
                 return self._result(buffer, None, running=True, timed_out=expired[0], stats=stats)
             wait = min((left for _, left in waits), default=None)
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                continue
+            ready, _, _ = select.select(open_fds, [], [], wait)
+            for fd in ready:
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    if fd == main_fd:
+                        self._read_rest(out_fd, pending[out_fd], deliver)
+                        deliver(main_fd, pending[main_fd], final=True)
+                        return self._died(buffer, stats)
+                    open_fds.remove(fd)  # nobody holds the output terminal: cannot happen mid-command
+                    continue
+                last_output = time.monotonic()
+                pending[fd] += data
+                window = max(0, len(pending[fd]) - len(data) - _MARKER_WINDOW)
+                if fd == main_fd:
+                    found = self._marker.search(pending[fd], window)
+                    end = found.start() if found else -1
+                else:
+                    end = pending[fd].find(self._sentinel, window)
+                if end >= 0:
+                    deliver(fd, pending[fd][:end], final=True)
+                    pending[fd] = b""
+                    open_fds.remove(fd)
+                    if fd == main_fd:
+                        marker, marker_at = found, time.monotonic()
+                    continue
+                # Hold back only what could be the start of a marker; stream the rest now.
+                lead = b"\x1e" if fd == main_fd else b"\x1f"
+                cut = pending[fd].rfind(lead, max(0, len(pending[fd]) - _MARKER_WINDOW))
+                if cut < 0:
+                    cut = len(pending[fd])
+                deliver(fd, pending[fd][:cut])
+                pending[fd] = pending[fd][cut:]
+        assert marker is not None
+        if out_fd in open_fds:
+            deliver(out_fd, pending[out_fd], final=True)
+        self.cwd = marker.group(2).decode("utf-8", "replace")
+        self.running = False
+        result = self._result(buffer, int(marker.group(1)), running=False, timed_out=None, stats=stats)
+        self._check_output_terminal(result)
+        return result
+
+    def _read_rest(self, fd: int, pending: bytes, deliver: Callable[..., None]) -> None:
+        """Read what is left on a terminal after bash died (its writers are gone or going)."""
+        data = pending
+        while select.select([fd], [], [], 0.05)[0]:
             try:
-                data = os.read(fd, 1 << 16)
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
             except OSError:
-                data = b""
-            if not data:
-                deliver(pending, final=True)
-                return self._died(buffer, stats)
-            last_output = time.monotonic()
-            pending += data
-            window_start = max(0, len(pending) - len(data) - _MARKER_WINDOW)
-            match = self._marker.search(pending, window_start)
-            if match:
-                deliver(pending[: match.start()], final=True)
-                self.cwd = match.group(2).decode("utf-8", "replace")
-                self.running = False
-                return self._result(buffer, int(match.group(1)), running=False, timed_out=None, stats=stats)
-            # Hold back only what could be the start of a marker; stream the rest now.
-            cut = pending.rfind(b"\x1e", max(0, len(pending) - _MARKER_WINDOW))
-            if cut < 0:
-                cut = len(pending)
-            deliver(pending[:cut])
-            pending = pending[cut:]
+                break
+            if not chunk:
+                break
+            data += chunk
+        deliver(fd, data.replace(self._sentinel, b""), final=True)
+
+    def _check_output_terminal(self, result: CommandResult) -> None:
+        """Retire the output terminal if background processes still hold it; see the module doc."""
+        assert self._out is not None
+        leftover = self._out.release()
+        if leftover is None:
+            return
+        if self._background is None:
+            self._background = _BackgroundReader(self.output_dir)
+        self._background.adopt(self._out.master, leftover)
+        self._out = _OutputTerminal()
+        result.background_log = str(self._background.path)
+        result.notes.append(
+            f"processes started by this command still hold its output; what they print from now on "
+            f"goes to {self._background.path}, not to later observations"
+        )
 
     def _result(
         self, buffer: OutputBuffer, exit_code: Optional[int], *, running: bool, timed_out: Optional[str], stats: dict
@@ -351,17 +606,32 @@ class BashSession:
         )
 
     def _died(self, buffer: OutputBuffer, stats: dict) -> CommandResult:
-        status = None
+        """bash is gone: report how, and leave the restart to the next action."""
+        exit_code, how = None, "exited"
         if self._child is not None:
             try:
                 self._child.close(force=True)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - it is gone either way
                 pass
-            status = self._child.exitstatus if self._child.exitstatus is not None else self._child.signalstatus
+            exit_code = self._child.exitstatus
+            if self._child.signalstatus is not None:
+                exit_code = 128 + self._child.signalstatus
+                how = f"was killed by signal {self._child.signalstatus}"
         self.running = False
-        result = self._result(buffer, status, running=False, timed_out=None, stats=stats)
-        result.notes.append("bash exited; the next action starts a fresh session (cwd and variables are reset)")
+        result = self._result(buffer, exit_code, running=False, timed_out=None, stats=stats)
+        result.notes.append(f"bash {how}; the next action starts a fresh session (cwd and variables are reset)")
         return result
+
+
+def _make_file(directory: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    """A new file in ``directory``, or in the temporary directory if that one cannot be written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+    except OSError:
+        fallback = Path(tempfile.gettempdir()) / "agentexec-outputs"
+        fallback.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=fallback)
 
 
 class SessionBusy(RuntimeError):
@@ -372,21 +642,62 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def _kill_session(leader: int) -> None:
-    """Kill every process in the session led by ``leader`` (bash is a session leader on its pty)."""
-    victims = []
+def _session_members(sid: int) -> list[int]:
+    """Process ids whose session id is ``sid`` (field 6 of /proc/PID/stat)."""
+    members = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
-            if int(fields[3]) == leader:  # field 6 of stat is the session id
-                victims.append(int(entry))
+            if int(fields[3]) == sid:
+                members.append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
-    for pid in victims:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    return members
+
+
+def _kill_session(leader: int) -> None:
+    """Kill every process in the session led by ``leader``, again while any is left (forks race us)."""
+    for _ in range(5):
+        victims = _session_members(leader)
+        if not victims:
+            return
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError as exc:
+                if exc.errno != errno.ESRCH:
+                    raise
+
+
+#: Waits for EOF on stdin (this process closed the pipe or died), then kills session $1.
+_WATCHDOG = r"""
+trap '' INT HUP TERM QUIT
+while read -r _; do :; done
+for round in 1 2 3 4 5; do
+  found=
+  for stat in /proc/[0-9]*/stat; do
+    read -r line < "$stat" 2>/dev/null || continue
+    set -- ${line##*) }
+    if [ "$4" = "$SID" ]; then kill -9 "${stat//[^0-9]/}" 2>/dev/null; found=1; fi
+  done
+  [ -n "$found" ] || exit 0
+done
+"""
+
+
+def _start_watchdog(sid: int) -> tuple[subprocess.Popen, int]:
+    """A process outside the session that kills it when our end of a pipe closes, however we die."""
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        ["/bin/bash", "--noprofile", "--norc", "-c", _WATCHDOG],
+        stdin=read_end,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={"SID": str(sid), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        start_new_session=True,
+    )
+    os.close(read_end)
+    return process, write_end

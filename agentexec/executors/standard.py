@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from agentexec.events import Observation, error
 from agentexec.executors.base import BaseActionExecutor, action
@@ -73,10 +73,11 @@ class ActionExecutor(BaseActionExecutor):
         if self.bash is None:
             raise RuntimeError("the executor is not set up; call setup() first")
         started = time.monotonic()
+        hard = timeout if timeout is not None else self.timeout
         try:
             result = self.bash.run(
                 command,
-                timeout=timeout if timeout is not None else self.timeout,
+                timeout=hard,
                 no_output_timeout=self.no_output_timeout,
                 is_input=is_input,
                 on_output=self.emit,
@@ -85,13 +86,16 @@ class ActionExecutor(BaseActionExecutor):
             return error(str(exc), running=True)
         content = result.output
         if result.running:
-            limit = "no output for" if result.timed_out == "no_output_timeout" else "still running after"
-            seconds = self.no_output_timeout if result.timed_out == "no_output_timeout" else (timeout or self.timeout)
+            if result.timed_out == "no_output_timeout":
+                what = f"no output for {self.no_output_timeout:g} s"
+            else:
+                what = f"still running after {hard:g} s"
             content += (
-                f"\n[{limit} {seconds:g} s ({result.timed_out}); the process is left running: "
-                "run with is_input=true and an empty command to wait, text to answer it, or C-c to stop it]"
+                f"\n[{what} ({result.timed_out}); the process is left running: run with is_input=true and an "
+                "empty command to wait for more output, text to answer it, or C-c to stop it]"
             )
-        extras = {
+        content += "".join(f"\n[{note}]" for note in result.notes)
+        extras: dict[str, Any] = {
             "exit_code": -1 if result.exit_code is None else result.exit_code,
             "cwd": result.cwd,
             "duration": round(time.monotonic() - started, 6),
@@ -102,6 +106,8 @@ class ActionExecutor(BaseActionExecutor):
         if result.output_path:
             extras["output_path"] = result.output_path
             extras["output_chars"] = result.total_chars
+        if result.background_log:
+            extras["background_log"] = result.background_log
         if result.notes:
             extras["notes"] = result.notes
         return Observation(observation="run", content=content, extras=extras)
