@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any, Optional
 
 from agentexec import __version__
+from agentexec.errors import EventFormatError
 
 LOG_FORMAT = 1
 
@@ -34,6 +35,24 @@ def make_header(task: Any, config: dict[str, Any], **extra: Any) -> dict[str, An
         "started": datetime.now(timezone.utc).isoformat(),
         **extra,
     }
+
+
+def check_header(header: Any, origin: str) -> dict[str, Any]:
+    """The header of a log, refused with a clear message when it is not one or is from the future.
+
+    A newer ``format`` may change what lines mean, so it is refused rather than half-understood.
+    """
+    if not isinstance(header, dict) or "agentexec" not in header:
+        raise EventFormatError(f"{origin}: not an agentexec event log header (no 'agentexec' key)")
+    fmt = header.get("format")
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        raise EventFormatError(f"{origin}: the header's 'format' must be a positive integer, got {fmt!r}")
+    if fmt > LOG_FORMAT:
+        raise EventFormatError(
+            f"{origin}: log format {fmt} was written by agentexec {header.get('agentexec')}; this agentexec "
+            f"{__version__} reads format {LOG_FORMAT} and older; upgrade agentexec to read it"
+        )
+    return header
 
 
 class EventLogWriter:

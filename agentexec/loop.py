@@ -9,6 +9,7 @@ that holds every action it executed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
@@ -150,14 +151,22 @@ def run_task(
     header: dict[str, Any],
     max_iterations: int,
     log_path: Optional[str] = None,
+    prelude: Optional[Callable[[Recorder], list[Action | Observation]]] = None,
 ) -> RunResult:
-    """Run one task to its end and report it; never raises for a failing task or interrupt."""
+    """Run one task to its end and report it; never raises for a failing task or interrupt.
+
+    ``prelude`` runs before the agent's first step and returns the history it continues from
+    (``--resume`` replays an interrupted run's actions this way); its actions count as steps.
+    """
     recorder = Recorder(sinks)
     recorder.header(header)
     started = time.monotonic()
     result = RunResult(task_id=task.id, outcome="max_iterations", log_path=log_path)
     state = State(task=task, tools=runtime.action_schemas())
     try:
+        if prelude is not None:
+            state.history = prelude(recorder)
+            state.iteration = sum(isinstance(event, Action) for event in state.history)
         agent.reset(state)
         while state.iteration < max_iterations:
             if task.timeout is not None and time.monotonic() - started > task.timeout:

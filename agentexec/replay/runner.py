@@ -1,0 +1,143 @@
+"""Re-executing a recorded run: the loop's ``execute`` and ``Recorder``, fed by a log, not an agent.
+
+Replay reuses the loop's machinery, so a replay streams and records exactly as ``run`` does and
+its own log can be shown, replayed and verified in turn. ``resume_prelude`` is the same replay
+turned into the history an agent continues from (``agentexec run --resume``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from agentexec.errors import UsageError
+from agentexec.events import Action, Observation
+from agentexec.loop import Recorder, RunResult, execute
+from agentexec.replay.paths import PathMap
+from agentexec.replay.source import RecordedRun, Step, steps
+from agentexec.replay.verify import Verifier
+from agentexec.runtimes.base import Runtime
+
+REPLAYED = "replayed"
+DIVERGED = "diverged"
+
+
+@dataclass
+class ReplayResult(RunResult):
+    """A run's result plus where the replay came from and, with ``--verify``, its comparison."""
+
+    replayed_from: str = ""
+    verify: Optional[dict[str, Any]] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["replayed_from"] = self.replayed_from
+        if self.verify is not None:
+            data["verify"] = self.verify
+        return data
+
+
+def select(run: RecordedRun, start: Optional[int] = None, stop: Optional[int] = None) -> Iterator[Step]:
+    """The steps whose recorded ``seq`` is within ``[start, stop]``."""
+    for step in steps(run.entries()):
+        if stop is not None and step.seq > stop:
+            return
+        if start is None or step.seq >= start:
+            yield step
+
+
+def replay(
+    run: RecordedRun,
+    runtime: Runtime,
+    *,
+    sinks: list[Any],
+    header: dict[str, Any],
+    verifier: Optional[Verifier] = None,
+    stop_on_divergence: bool = False,
+    start: Optional[int] = None,
+    stop: Optional[int] = None,
+    log_path: Optional[str] = None,
+) -> ReplayResult:
+    """Execute a recorded run's actions in order in ``runtime``; never raises for a failing action.
+
+    A malformed line found midway still raises (a ``UsageError``), after the new log is closed.
+    """
+    recorder = Recorder(sinks)
+    recorder.header(header)
+    task_id = str((run.header.get("task") or {}).get("id", "replay"))
+    result = ReplayResult(task_id=task_id, outcome=REPLAYED, log_path=log_path, replayed_from=str(run.path))
+    paths = PathMap(run.header.get("workspace"), runtime.workspace)
+    started = time.monotonic()
+    failure: Optional[UsageError] = None
+    try:
+        for step in select(run, start, stop):
+            meta = {"phase": step.phase} if step.phase else {}
+            observation = execute(runtime, recorder, paths.action(step.action), **meta)
+            result.steps += 1
+            divergence = verifier.check(step, observation) if verifier is not None else None
+            if divergence is not None:
+                record = {"ts": round(time.time(), 6), **divergence.to_record()}
+                for sink in recorder.sinks:
+                    sink.record(record)
+                if stop_on_divergence:
+                    break
+    except KeyboardInterrupt:
+        result.outcome, result.message = "interrupted", "interrupted by the user"
+    except UsageError as exc:
+        result.outcome, result.message, failure = "error", str(exc), exc
+    except Exception as exc:  # noqa: BLE001 - a runtime bug fails this replay, not the caller
+        result.outcome, result.message = "error", f"{type(exc).__name__}: {exc}"
+    result.duration = time.monotonic() - started
+    if verifier is not None:
+        result.verify = verifier.summary()
+        if verifier.diverged and result.outcome == REPLAYED:
+            result.outcome = DIVERGED
+    result.passed = result.outcome == REPLAYED
+    if not result.message:
+        result.message = describe(result)
+    recorder.finish(result)
+    if failure is not None:
+        raise failure
+    return result
+
+
+def describe(result: ReplayResult) -> str:
+    """One line for humans: how many actions were replayed and how the comparison went."""
+    text = f"{result.steps} actions replayed"
+    verify = result.verify
+    if verify is not None:
+        text += f"; {verify['compared']} compared, {verify['matched']} matched, {verify['diverged']} diverged"
+        if verify["divergent_seqs"]:
+            text += " (seq " + ", ".join(map(str, verify["divergent_seqs"][:10])) + ")"
+        if verify["not_recorded"]:
+            text += f", {verify['not_recorded']} without a recorded observation"
+    return text
+
+
+def resumable(run: RecordedRun) -> Iterator[Step]:
+    """The agent's executed actions: no checks, and not a last action that never completed."""
+    previous: Optional[Step] = None
+    for step in steps(run.entries()):
+        if step.phase == "check":
+            continue
+        if previous is not None:
+            yield previous
+        previous = step
+    if previous is not None and previous.recorded is not None and not previous.recorded.extras.get("interrupted"):
+        yield previous
+
+
+def resume_prelude(run: RecordedRun, runtime: Runtime) -> Callable[[Recorder], list[Action | Observation]]:
+    """Replays a run's executed actions into the new log and returns them as the agent's history."""
+
+    def prelude(recorder: Recorder) -> list[Action | Observation]:
+        paths = PathMap(run.header.get("workspace"), runtime.workspace)
+        history: list[Action | Observation] = []
+        for step in resumable(run):
+            action = paths.action(step.action)
+            history += [action, execute(runtime, recorder, action, phase="resume")]
+        return history
+
+    return prelude

@@ -1,0 +1,162 @@
+"""``--verify``: is each replayed observation the one the log recorded?
+
+Two runs of the same actions differ in ways nobody cares about: timestamps, durations, pids,
+temporary paths and the workspace path. Both observations are normalised first (each of those
+becomes a placeholder such as ``<workspace>``; ``--ignore`` patterns become ``<ignored>``), then
+compared. For imported trajectories only what is comparable across tools is compared: for a
+``run`` its exit code and output, for file views and messages their text, for everything else
+whether it succeeded. A divergence is described as a unified diff of the two observations.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from agentexec.errors import UsageError
+from agentexec.events import Action, Observation
+from agentexec.replay.paths import path_pattern
+from agentexec.replay.source import NATIVE, Step
+
+#: Extras that measure the run rather than describe its result.
+VOLATILE_EXTRAS = frozenset({"duration", "pid"})
+MAX_DIFF_LINES = 60
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+#: What differs between two honest runs, and the placeholder it becomes (after the workspace).
+VOLATILE_TEXT = [
+    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<timestamp>"),
+    (re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\s+(?:\d{{1,2}}:\d{{2}}|\d{{4}})\b"), "<date>"),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b"), "<time>"),
+    (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|sec|secs|seconds)\b"), "<duration>"),
+    (re.compile(r"\b(pid|PID)(\s*[=:]?\s*)\d+"), r"\1\2<pid>"),
+    (re.compile(r"^\[\d+\]\s+\d+$", re.MULTILINE), "[<job>] <pid>"),
+]
+#: Our note on a command left running; other tools word it differently, so imports drop it.
+_RUNNING_NOTE = re.compile(r"\n?\[(?:no output for|still running after) [^\n]*\]\s*$")
+#: For imported runs: which observations' text can be compared, by action.
+COMPARABLE_TEXT = {"run", "read", "message", "finish"}
+
+
+def compile_ignores(patterns: list[str]) -> list[re.Pattern[str]]:
+    """``--ignore`` regexes, compiled up front so a typo is a usage error before anything runs."""
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern, re.MULTILINE))
+        except re.error as exc:
+            raise UsageError(f"--ignore {pattern!r} is not a valid regular expression: {exc}") from None
+    return compiled
+
+
+@dataclass
+class Divergence:
+    """A replayed observation that differs from the recorded one."""
+
+    seq: int
+    replayed: Optional[int]
+    action: str
+    diff: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {"divergence": {"seq": self.seq, "replayed": self.replayed, "action": self.action, "diff": self.diff}}
+
+
+class Verifier:
+    """Compares observations and counts the outcome; ``summary()`` is what the result reports."""
+
+    def __init__(
+        self,
+        workspaces: list[Optional[str]],
+        ignore: list[re.Pattern[str]],
+        fmt: str = NATIVE,
+    ) -> None:
+        paths = {str(Path(p)) for p in workspaces if p and str(Path(p)) != "/"}
+        paths |= {str(Path(p).resolve()) for p in paths}
+        # The longest first, so a workspace inside another is replaced whole.
+        self.rules = [(path_pattern(p), "<workspace>") for p in sorted(paths, key=len, reverse=True)]
+        for temp in sorted({tempfile.gettempdir(), "/tmp"}, key=len, reverse=True):
+            self.rules.append((re.compile(re.escape(temp) + r"/[^\s/'\"]+"), "<tmp>"))
+        self.rules += VOLATILE_TEXT + [(pattern, "<ignored>") for pattern in ignore]
+        self.native = fmt == NATIVE
+        self.compared = self.matched = self.unrecorded = 0
+        self.divergences: list[int] = []
+
+    def check(self, step: Step, replayed: Observation) -> Optional[Divergence]:
+        """The divergence of ``replayed`` from the step's recorded observation, if any."""
+        if step.recorded is None:
+            self.unrecorded += 1
+            return None
+        self.compared += 1
+        expected = self.view(step.recorded, step.action)
+        actual = self.view(replayed, step.action)
+        if expected == actual:
+            self.matched += 1
+            return None
+        self.divergences.append(step.seq)
+        diff = difflib.unified_diff(
+            expected,
+            actual,
+            fromfile=f"recorded (seq {step.seq})",
+            tofile=f"replayed (seq {replayed.cause})",
+            lineterm="",
+        )
+        lines = list(diff)
+        if len(lines) > MAX_DIFF_LINES:
+            lines = lines[:MAX_DIFF_LINES] + [f"… {len(lines) - MAX_DIFF_LINES} more diff lines"]
+        return Divergence(step.seq, replayed.cause, step.action.action, "\n".join(lines))
+
+    def view(self, observation: Observation, action: Action) -> list[str]:
+        """The comparable part of an observation, normalised, as lines for a diff."""
+        kind = observation.observation
+        content = self.normalise(observation.content)
+        if self.native:
+            extras = {k: v for k, v in observation.extras.items() if k not in VOLATILE_EXTRAS}
+            shown = [f"observation: {kind}"]
+            shown += [
+                f"{key}: {json.dumps(self._deep(value), sort_keys=True)}" for key, value in sorted(extras.items())
+            ]
+            return [*shown, "content:", *content.split("\n")]
+        shown = ["outcome: error" if observation.is_error else "outcome: ok"]
+        if observation.is_error:
+            return shown
+        if action.action == "run":
+            shown.append(f"exit_code: {observation.extras.get('exit_code')}")
+            content = _RUNNING_NOTE.sub("", content).rstrip()
+        elif action.action == "edit" and action.args.get("command") != "view":
+            return shown  # an edit's report differs between tools; a view lists the same files
+        elif action.action not in COMPARABLE_TEXT | {"edit"}:
+            return shown
+        return [*shown, "content:", *content.split("\n")]
+
+    def normalise(self, text: str) -> str:
+        text = text.replace("\r\n", "\n").rstrip()
+        for pattern, replacement in self.rules:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def _deep(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.normalise(value)
+        if isinstance(value, dict):
+            return {key: self._deep(item) for key, item in value.items() if key not in VOLATILE_EXTRAS}
+        if isinstance(value, list):
+            return [self._deep(item) for item in value]
+        return value
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.divergences)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "compared": self.compared,
+            "matched": self.matched,
+            "diverged": len(self.divergences),
+            "not_recorded": self.unrecorded,
+            "divergent_seqs": self.divergences[:100],
+        }
