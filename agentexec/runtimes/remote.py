@@ -87,7 +87,7 @@ class Connection:
             try:
                 self.messages.put(decode(line, RESPONSE))
             except EventFormatError as exc:
-                log.warning("executor server wrote a line that is not a protocol message: %s", exc)
+                log.info("executor server wrote a line that is not a protocol message: %s", exc)
                 self.stderr_tail.append(f"[stdout, not protocol] {line.decode('utf-8', 'replace').rstrip()}")
         self.messages.put(_EOF)
 
@@ -336,7 +336,7 @@ class RemoteRuntime(Runtime):
         """The observation for an action whose server died or hung; the server is gone afterwards."""
         self._abandon(what)
         why = self._dead or what
-        log.warning("%s", why)
+        log.info("%s", why)
         hint = "the next action starts a fresh server" if self.restart else "set [runtime] restart = true to recover"
         return error(f"{why}\n({hint})", server_failed=True)
 
