@@ -265,6 +265,34 @@ def show_config(
     Console().print(table)
 
 
+@app.command()
+@user_errors
+def shell(
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    runtime: RuntimeOpt = None,
+    workspace: WorkspaceOpt = None,
+    log: Annotated[Optional[Path], typer.Option("--log", help="Event log path (default under log_dir).")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Interactive loop: you are the agent; a line is a run action, /help lists the other commands."""
+    from agentexec.cli.shell import start_shell
+
+    cfg = load_cli_config(config, executor, None, runtime, workspace)
+    raise typer.Exit(start_shell(cfg, log, _view(json_output), json_output))
+
+
+@app.command()
+@user_errors
+def plugins(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """Installed executors, agents and runtimes, where each comes from, and any that fail to load."""
+    from agentexec.cli.plugins import show_plugins
+
+    show_plugins(json_output)
+
+
 def main() -> None:
     """Console-script entry point; click's own usage errors get the one-line form of every other bad input."""
     try:

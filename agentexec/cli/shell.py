@@ -1,0 +1,438 @@
+"""``agentexec shell``: an interactive loop where you are the agent.
+
+Every line becomes an action that goes through the same ``execute`` and sinks as ``agentexec
+run`` (the event log, the rich view or ``--json``), so a shell session is an ordinary, replayable
+run. A plain line is a ``run`` action; ``/``-commands build the other actions. While a command is
+still running (its observation says ``running``), plain lines go to it as ``is_input``.
+
+Keys: Ctrl-C while a command runs interrupts it and returns to the prompt; at the prompt of a
+running command it sends C-c, and Ctrl-D sends C-d; at an empty prompt, Ctrl-C or Ctrl-D ends the
+session (the log is closed with its result line).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+from rich.console import Console
+from rich.markup import escape
+
+from agentexec.assembly import build_runtime
+from agentexec.config import Config
+from agentexec.eventlog import make_header, new_log_path
+from agentexec.events import Action, Observation, as_action
+from agentexec.loop import LogSink, Recorder, RunResult, execute
+from agentexec.runtimes.base import Runtime
+from agentexec.tasks import Task
+
+HELP = """\
+  COMMAND                    a run action in the persistent bash session (cwd and variables persist)
+  /read PATH [START [END]]   read a file (lines START..END-1, 0-based, as the read action)
+  /write PATH                write a file: type its lines, end with a lone '.'
+  /edit view PATH [FROM TO]  show a file with line numbers (1-based, TO -1 = last line)
+  /edit create PATH          create a file: type its lines, end with a lone '.'
+  /edit str_replace PATH     replace text: type the old lines, '.', then the new lines, '.'
+  /edit insert PATH LINE     insert lines after LINE (0 = at the top), end with a lone '.'
+  /edit undo PATH            undo the last edit of PATH
+  /edit {JSON}               an edit action with these args, e.g. {"command": "view", "path": "a.py"}
+  /undo                      undo the last /edit of this session
+  /action NAME [{JSON}]      any action, custom ones included, e.g. /action count_lines {"path": "a"}
+  /action {JSON}             a whole action: {"action": "run", "args": {"command": "ls"}}
+  /actions                   the executor's actions and their arguments
+  /log                       the event log's path
+  /help                      this help
+  /quit                      end the session (also Ctrl-D, or Ctrl-C at an empty prompt)
+While a command is still running, a line is sent to it as input ('//x' sends '/x', an empty line
+waits for more output), Ctrl-C sends it C-c and Ctrl-D sends C-d."""
+
+COMMANDS = ("/action", "/actions", "/edit", "/help", "/log", "/quit", "/read", "/undo", "/write")
+EDIT_COMMANDS = ("view", "create", "str_replace", "insert", "undo")
+#: Seconds to wait for the prompt after interrupting a command.
+RESYNC_TIMEOUT = 5.0
+
+
+class EndSession(Exception):
+    """Raised by SIGTERM: end the session, closing the log."""
+
+
+def history_file() -> Path:
+    """Where the shell keeps its readline history: the user's data directory."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "agentexec" / "shell_history"
+
+
+class LineReader:
+    """Reads lines with readline (history, editing, completion) when it is there."""
+
+    def __init__(self, completions: Callable[[str, str], list[str]], prompt_stream: Any) -> None:
+        self.prompt_stream = prompt_stream
+        self.history = history_file()
+        self.typed = ""  # what was on the line when Ctrl-C came
+        try:
+            import readline
+        except ImportError:  # pragma: no cover - Python without readline
+            self.readline: Any = None
+            return
+        self.readline = readline
+        self.completions = completions
+        readline.set_completer_delims(" \t\n")
+        readline.set_completer(self._complete)
+        readline.parse_and_bind("tab: complete")
+        readline.set_history_length(1000)
+        try:
+            readline.read_history_file(self.history)
+        except OSError:
+            pass
+
+    def _complete(self, text: str, index: int) -> Optional[str]:
+        matches = self.completions(self.readline.get_line_buffer()[: self.readline.get_begidx()], text)
+        return matches[index] if index < len(matches) else None
+
+    def read(self, prompt: str, remember: bool = True) -> str:
+        """One line; EOFError on Ctrl-D, KeyboardInterrupt on Ctrl-C."""
+        if self.prompt_stream is not sys.stdout:
+            self.prompt_stream.write(prompt)
+            self.prompt_stream.flush()
+            prompt = ""
+        self.typed = ""
+        previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        try:
+            line = input(prompt)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if not remember and line and self.readline is not None:
+            self.readline.remove_history_item(self.readline.get_current_history_length() - 1)
+        return line
+
+    def _on_interrupt(self, signum: int, frame: Any) -> None:
+        """Ctrl-C at the prompt: note what was typed (readline clears it once this raises)."""
+        self.typed = self.readline.get_line_buffer() if self.readline is not None else ""
+        raise KeyboardInterrupt
+
+    def save(self) -> None:
+        if self.readline is None:
+            return
+        try:
+            self.history.parent.mkdir(parents=True, exist_ok=True)
+            self.readline.write_history_file(self.history)
+        except OSError:
+            pass
+
+
+class Shell:
+    """One interactive session over a started runtime, recording to ``recorder``."""
+
+    def __init__(self, runtime: Runtime, recorder: Recorder, console: Console, log_path: str) -> None:
+        self.runtime = runtime
+        self.recorder = recorder
+        self.console = console
+        self.log_path = log_path
+        self.schemas = {schema["name"]: schema for schema in runtime.action_schemas()}
+        self.cwd = str(runtime.workspace)
+        self.exit_code: Optional[int] = None
+        self.waiting = False  # a command is still running: lines are its input
+        self.edited: list[str] = []  # paths of this session's edits, for /undo
+        self.steps = 0
+        self.reader = LineReader(self.completions, console.file)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def loop(self) -> None:
+        """Read and carry out lines until the user ends the session."""
+        while True:
+            try:
+                line = self.reader.read(self.prompt())
+            except EOFError:
+                self.console.print()
+                if not self.waiting:
+                    return
+                self.act(Action(action="run", args={"command": "C-d", "is_input": True}))
+                continue
+            except KeyboardInterrupt:
+                self.console.print()
+                if self.waiting:
+                    self.act(Action(action="run", args={"command": "C-c", "is_input": True}))
+                elif not self.reader.typed:
+                    return
+                continue
+            if self.handle(line) == "quit":
+                return
+
+    def prompt(self) -> str:
+        home = str(Path.home())
+        cwd = "~" + self.cwd[len(home) :] if self.cwd == home or self.cwd.startswith(home + "/") else self.cwd
+        if self.waiting:
+            return f"{cwd} [running] input> "
+        return f"{cwd} [{'-' if self.exit_code is None else self.exit_code}]$ "
+
+    def handle(self, line: str) -> Optional[str]:
+        """Carry out one line; returns "quit" when the session should end."""
+        if self.waiting and (not line.startswith("/") or line.startswith("//")):
+            text = line[1:] if line.startswith("//") else line
+            self.act(Action(action="run", args={"command": text, "is_input": True}))
+            return None
+        if not line.strip():
+            return None
+        if not line.startswith("/"):
+            self.act(Action(action="run", args={"command": line}))
+            return None
+        name, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if name in ("/quit", "/exit"):
+            return "quit"
+        handler = {
+            "/help": lambda _rest: self.console.print(HELP, markup=False, highlight=False),
+            "/log": lambda _rest: self.console.print(f"event log: {escape(self.log_path)}"),
+            "/actions": lambda _rest: self.list_actions(),
+            "/read": self.cmd_read,
+            "/write": self.cmd_write,
+            "/edit": self.cmd_edit,
+            "/undo": self.cmd_undo,
+            "/action": self.cmd_action,
+        }.get(name)
+        if handler is None:
+            close = [c for c in COMMANDS if c.startswith(name[:3])]
+            hint = f"; did you mean {close[0]}?" if close else ""
+            self.error(f"unknown command {name}{hint} (/help lists them)")
+            return None
+        try:
+            handler(rest)
+        except ValueError as exc:  # bad arguments to a /-command: say so, keep the session
+            self.error(str(exc))
+        return None
+
+    def act(self, act: Action) -> Optional[Observation]:
+        """Execute an action through the loop's ``execute``; Ctrl-C interrupts it and returns here."""
+        self.steps += 1
+        try:
+            observation = execute(self.runtime, self.recorder, act)
+        except KeyboardInterrupt:  # execute interrupted the runtime and recorded it
+            if act.action == "run":
+                self.resync()
+            return None
+        self.observe(act, observation)
+        return observation
+
+    def observe(self, act: Action, observation: Observation) -> None:
+        if act.action != "run":
+            return
+        extras = observation.extras
+        self.waiting = bool(extras.get("running"))
+        if extras.get("cwd"):
+            self.cwd = str(extras["cwd"])
+        if not self.waiting and "exit_code" in extras:
+            self.exit_code = extras["exit_code"]
+
+    def resync(self) -> None:
+        """After an interrupt, wait for the command to end so the next line is a fresh command."""
+        wait = Action(action="run", args={"command": "", "is_input": True, "timeout": RESYNC_TIMEOUT})
+        self.act(wait)
+
+    def path(self, path: str) -> str:
+        """A path as the user means it: relative to the shell's cwd, which ``cd`` may have moved."""
+        if Path(path).is_absolute() or Path(self.cwd) == self.runtime.workspace:
+            return path
+        return str(Path(self.cwd) / path)
+
+    def error(self, message: str) -> None:
+        self.console.print(f"shell: {escape(message)}", style="red")
+
+    # -- /-commands --------------------------------------------------------------------------
+
+    def cmd_read(self, rest: str) -> None:
+        words = split(rest, "/read PATH [START [END]]", 1, 3)
+        args: dict[str, Any] = {"path": self.path(words[0])}
+        for key, word in zip(("start", "end"), words[1:], strict=False):
+            args[key] = integer(word, key)
+        self.act(Action(action="read", args=args))
+
+    def cmd_write(self, rest: str) -> None:
+        (path,) = split(rest, "/write PATH", 1, 1)
+        content = self.read_block(f"content of {path}")
+        if content is not None:
+            self.act(Action(action="write", args={"path": self.path(path), "content": content}))
+
+    def cmd_edit(self, rest: str) -> None:
+        if rest.startswith("{"):
+            self.edit(parse_json_object(rest, "/edit {JSON}"))
+            return
+        usage = "/edit view|create|str_replace|insert|undo PATH ... (/help shows each form)"
+        words = split(rest, usage, 2, 4)
+        command, path, extra = words[0], self.path(words[1]), words[2:]
+        args: dict[str, Any] = {"command": command, "path": path}
+        if command == "view":
+            if extra:
+                args["view_range"] = [integer(w, "view range") for w in split(" ".join(extra), usage, 2, 2)]
+        elif command == "undo":
+            args["command"] = "undo_edit"
+        elif command == "create":
+            text = self.read_block(f"content of {path}")
+            if text is None:
+                return
+            args["file_text"] = text
+        elif command == "str_replace":
+            old = self.read_block("old text (must occur exactly once)", final_newline=False)
+            new = self.read_block("new text", final_newline=False) if old is not None else None
+            if new is None:
+                return
+            args.update(old_str=old, new_str=new)
+        elif command == "insert":
+            if len(extra) != 1:
+                raise ValueError("usage: /edit insert PATH LINE")
+            args["insert_line"] = integer(extra[0], "LINE")
+            text = self.read_block(f"text to insert after line {extra[0]}")
+            if text is None:
+                return
+            args["new_str"] = text
+        else:
+            raise ValueError(f"unknown edit command {command!r}; usage: {usage}")
+        self.edit(args)
+
+    def edit(self, args: dict[str, Any]) -> None:
+        observation = self.act(Action(action="edit", args=args))
+        if observation is None or observation.is_error:
+            return
+        if args.get("command") == "undo_edit":
+            path = str(args.get("path"))
+            if path in self.edited:
+                del self.edited[len(self.edited) - 1 - self.edited[::-1].index(path)]
+        elif args.get("command") in ("create", "str_replace", "insert"):
+            self.edited.append(str(args.get("path")))
+
+    def cmd_undo(self, rest: str) -> None:
+        if not self.edited:
+            raise ValueError("nothing to undo: no /edit in this session yet")
+        self.edit({"command": "undo_edit", "path": self.edited[-1]})
+
+    def cmd_action(self, rest: str) -> None:
+        usage = '/action NAME [{JSON args}] or /action {"action": ..., "args": {...}}'
+        if not rest:
+            raise ValueError(f"usage: {usage}")
+        if rest.startswith("{"):
+            self.act(as_action(parse_json_object(rest, usage)))
+            return
+        name, _, raw = rest.partition(" ")
+        args = parse_json_object(raw, usage) if raw.strip() else {}
+        self.act(Action(action=name, args=args))
+
+    def list_actions(self) -> None:
+        for name, schema in self.schemas.items():
+            description = (schema.get("description") or "").split("\n")[0]
+            self.console.print(f"[bold]{escape(name)}[/]({escape(signature(schema))})  [dim]{escape(description)}[/]")
+
+    def read_block(self, what: str, final_newline: bool = True) -> Optional[str]:
+        """Lines typed until a lone '.'; None if the user cancels with Ctrl-C or Ctrl-D."""
+        self.console.print(f"{escape(what)}: end with a lone '.', Ctrl-C cancels", style="dim")
+        lines = []
+        while True:
+            try:
+                line = self.reader.read("... ", remember=False)
+            except (KeyboardInterrupt, EOFError):
+                self.console.print("\ncancelled", style="yellow")
+                return None
+            if line == ".":
+                break
+            lines.append(line)
+        text = "\n".join(lines)
+        return text + "\n" if final_newline and lines else text
+
+    # -- completion --------------------------------------------------------------------------
+
+    def completions(self, before: str, text: str) -> list[str]:
+        """Completions of ``text``, given the line ``before`` it."""
+        words = before.split()
+        if not words and text.startswith("/"):
+            options: tuple[str, ...] | list[str] = COMMANDS + ("/quit",)
+        elif words == ["/action"]:
+            options = sorted(self.schemas)
+        elif words == ["/edit"]:
+            options = EDIT_COMMANDS
+        else:
+            return []
+        return [option + " " for option in sorted(set(options)) if option.startswith(text)]
+
+
+def split(rest: str, usage: str, least: int, most: int) -> list[str]:
+    """Shell-like words of a /-command's arguments, checked against their count."""
+    try:
+        words = shlex.split(rest)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; usage: {usage}") from None
+    if not least <= len(words) <= most:
+        raise ValueError(f"usage: {usage}")
+    return words
+
+
+def integer(word: str, what: str) -> int:
+    try:
+        return int(word)
+    except ValueError:
+        raise ValueError(f"{what} must be an integer, got {word!r}") from None
+
+
+def parse_json_object(text: str, usage: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON at column {exc.colno}: {exc.msg}; usage: {usage}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object; usage: {usage}")
+    return value
+
+
+def signature(schema: dict[str, Any]) -> str:
+    """``path: string, start: integer = 0`` from an action's JSON Schema."""
+    parameters = schema.get("parameters") or {}
+    required = set(parameters.get("required", []))
+    parts = []
+    for name, prop in (parameters.get("properties") or {}).items():
+        kind = prop.get("type") or "|".join(p.get("type", "?") for p in prop.get("anyOf", [])) or "any"
+        parts.append(f"{name}: {kind}" + ("" if name in required else f" = {json.dumps(prop.get('default'))}"))
+    return ", ".join(parts)
+
+
+def run_shell(runtime: Runtime, sinks: list[Any], header: dict[str, Any], log_path: str, console: Console) -> int:
+    """Run a session to its end and close the log; the exit code: 0, or 130 after SIGTERM."""
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise EndSession
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    recorder = Recorder(sinks)
+    recorder.header(header)
+    started = time.monotonic()
+    result = RunResult(task_id="shell", outcome="finished", passed=True, message="session ended", log_path=log_path)
+    shell = Shell(runtime, recorder, console, log_path)
+    console.print("agentexec shell: you are the agent. /help lists the commands, /quit or Ctrl-D ends.", style="dim")
+    try:
+        shell.loop()
+    except EndSession:
+        result.outcome, result.passed, result.message = "interrupted", False, "terminated (SIGTERM)"
+    finally:
+        shell.reader.save()
+        result.steps = shell.steps
+        result.duration = time.monotonic() - started
+        recorder.finish(result)
+    return result.exit_code
+
+
+def start_shell(config: Config, log: Optional[Path], view: Any, json_output: bool) -> int:
+    """Build and start the configured runtime, run a session over it, and tear it down."""
+    log_path = str((log or new_log_path(config.core.log_dir, "shell")).resolve())
+    runtime = build_runtime(config)
+    console = Console(stderr=json_output, highlight=False, soft_wrap=True)
+    try:
+        runtime.start()
+        task = Task(id="shell").model_dump(mode="json")
+        header = make_header(task, config.to_dict(), workspace=str(runtime.workspace))
+        return run_shell(runtime, [LogSink(log_path), view], header, log_path, console)
+    finally:
+        runtime.close()
