@@ -29,7 +29,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 CONFIG_NAME = "agentexec.toml"
 ENV_PREFIX = "AGENTEXEC_"
 KWARG_SECTIONS = ("executor", "agent", "runtime")
-SECTIONS = ("core", *KWARG_SECTIONS)
+#: Tables of options for one command (``[batch]``: ``agentexec batch``), which validates its own.
+COMMAND_SECTIONS = ("batch",)
+SECTIONS = ("core", *KWARG_SECTIONS, *COMMAND_SECTIONS)
 PATH_KEYS = ("workspace", "log_dir")
 
 
@@ -73,9 +75,13 @@ class Config:
     def runtime(self) -> dict[str, Any]:
         return self.sections["runtime"]
 
+    @property
+    def batch(self) -> dict[str, Any]:
+        return self.sections["batch"]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data, as written into an event log header."""
-        return {"core": self.core.model_dump(), **{name: dict(self.sections[name]) for name in KWARG_SECTIONS}}
+        return {"core": self.core.model_dump(), **{name: dict(self.sections[name]) for name in SECTIONS[1:]}}
 
     def rows(self) -> list[tuple[str, Any, str]]:
         """(``section.key``, value, source) for every effective value."""
@@ -142,7 +148,7 @@ def load_config(
         core = CoreConfig.model_validate(values["core"])
     except ValidationError as exc:
         raise ConfigError(_describe_core_error(exc, sources)) from None
-    sections = {name: values[name] for name in KWARG_SECTIONS}
+    sections = {name: values[name] for name in SECTIONS[1:]}
     return Config(core=core, sections=sections, sources=sources, file=file, base_dir=base_dir)
 
 

@@ -293,6 +293,32 @@ def plugins(
     show_plugins(json_output)
 
 
+@app.command()
+@user_errors
+def batch(
+    tasks: Annotated[list[Path], typer.Argument(metavar="TASKS...", help="Task files, directories, .jsonl files.")],
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Tasks at a time.")] = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="local (worker processes) or ray.")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (else RAY_ADDRESS).")] = None,
+    num_cpus: Annotated[Optional[float], typer.Option("--num-cpus", help="CPUs per Ray task.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (logs, summary.json).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Progress as JSON-lines events on stdout.")] = False,
+    rerun_failed: Annotated[bool, typer.Option("--rerun-failed", help="Re-run tasks that did not pass.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Re-run every task, finished or not.")] = False,
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    agent: AgentOpt = None,
+    runtime: RuntimeOpt = None,
+) -> None:
+    """Run many tasks in parallel, each in a fresh workspace; exit 0 if all passed, 1 if not."""
+    from agentexec.cli.batch import run_batch
+
+    cfg = load_cli_config(config, executor, agent, runtime)
+    out_dir = str(out.resolve()) if out else None
+    flags = {"workers": workers, "engine": engine, "address": address, "num_cpus": num_cpus, "out": out_dir}
+    raise typer.Exit(run_batch(cfg, tasks, flags, json_output=json_output, rerun_failed=rerun_failed, force=force))
+
+
 def main() -> None:
     """Console-script entry point; click's own usage errors get the one-line form of every other bad input."""
     try:

@@ -1,0 +1,133 @@
+"""The Ray engine: every task a Ray task, on an existing cluster or on a local one started for it.
+
+Nothing is assumed shared with the cluster but agentexec itself being installed there: the job
+carries the task, the configuration and the workspace archive; the user's modules travel in the
+job's ``runtime_env`` as ``py_modules``; the log lines come back in the task's return value and the
+driver writes the output directory. A cluster that agentexec starts itself listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from agentexec.batch.engine import STOP_GRACE, Completion, lost_result, stopped_result
+from agentexec.batch.jobs import Job
+from agentexec.errors import UsageError
+
+
+@dataclass
+class RayTask:
+    """One submitted job: its object reference, deadline and how it is being stopped."""
+
+    job: Job
+    ref: Any
+    deadline: Optional[float]
+    stop_reason: Optional[str] = None
+    kill_at: Optional[float] = None
+
+
+class RayEngine:
+    """Submits ``worker.run_job`` as Ray tasks of ``num_cpus`` CPUs each, at most ``workers`` at a time."""
+
+    name = "ray"
+
+    def __init__(self, address: Optional[str], num_cpus: float, py_modules: list[str], workers: Optional[int]) -> None:
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if address is None:
+            # Ray maps 127.0.0.1 to the machine's outward address unless told that this is not a
+            # multi-node setup; a cluster started only for this batch has no reason to listen outside.
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        try:
+            import ray
+        except ImportError:
+            raise UsageError("--engine ray needs Ray: pip install 'agentexec[ray]'") from None
+        self.ray = ray
+        options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
+        if py_modules:
+            options["runtime_env"] = {"py_modules": py_modules}
+        if address is None:
+            options.update(include_dashboard=False, _node_ip_address="127.0.0.1")
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise UsageError(f"cannot start or reach a Ray cluster at {address or 'a new local one'}: {exc}") from None
+        from agentexec.batch.worker import run_job
+
+        self.remote = ray.remote(num_cpus=num_cpus, max_retries=0)(run_job)
+        cpus = ray.cluster_resources().get("CPU", 1.0)
+        self.workers = workers or max(1, int(cpus // num_cpus))
+        self.tasks: dict[Any, RayTask] = {}
+
+    def capacity(self) -> int:
+        return self.workers
+
+    def running(self) -> int:
+        return len(self.tasks)
+
+    def submit(self, job: Job) -> None:
+        ref = self.remote.remote(job)
+        deadline = time.monotonic() + job.timeout if job.timeout else None
+        self.tasks[ref] = RayTask(job, ref, deadline)
+
+    def wait(self, timeout: float) -> list[Completion]:
+        self._enforce(time.monotonic())
+        if not self.tasks:
+            return []
+        waits = [t.kill_at or t.deadline for t in self.tasks.values() if (t.kill_at or t.deadline)]
+        if waits:
+            timeout = max(0.0, min(timeout, min(waits) - time.monotonic()))
+        refs = list(self.tasks)
+        ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready:
+            ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        done = [self._collect(self.tasks.pop(ref)) for ref in ready]
+        self._enforce(time.monotonic())
+        return done
+
+    def cancel(self) -> None:
+        for task in self.tasks.values():
+            self._stop(task, "cancelled", time.monotonic())
+
+    def close(self) -> None:
+        for task in self.tasks.values():
+            self.ray.cancel(task.ref, force=True)
+        self.tasks.clear()
+        self.ray.shutdown()
+
+    def _enforce(self, now: float) -> None:
+        for task in self.tasks.values():
+            if task.stop_reason is None and task.deadline is not None and now >= task.deadline:
+                self._stop(task, "timeout", now)
+            elif task.kill_at is not None and now >= task.kill_at:
+                task.kill_at = None
+                self.ray.cancel(task.ref, force=True)
+
+    def _stop(self, task: RayTask, reason: str, now: float) -> None:
+        """Cancel gently (KeyboardInterrupt in the task) and force it after ``STOP_GRACE`` seconds."""
+        if task.stop_reason is None:
+            task.stop_reason, task.kill_at = reason, now + STOP_GRACE
+            self.ray.cancel(task.ref, force=False)
+
+    def _collect(self, task: RayTask) -> Completion:
+        job = task.job
+        exceptions = self.ray.exceptions
+        try:
+            outcome = self.ray.get(task.ref)
+        except (exceptions.TaskCancelledError, exceptions.WorkerCrashedError) as exc:
+            if task.stop_reason is not None:
+                return Completion(job, stopped_result(job, task.stop_reason), lost=True)
+            return Completion(job, lost_result(job, "crashed", f"Ray worker died: {_first_line(exc)}"), lost=True)
+        except exceptions.RayError as exc:
+            return Completion(job, lost_result(job, "error", f"{type(exc).__name__}: {_first_line(exc)}"), lost=True)
+        if task.stop_reason is not None:
+            return Completion(job, stopped_result(job, task.stop_reason, outcome["result"]), outcome["lines"])
+        return Completion(job, outcome["result"], outcome["lines"])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

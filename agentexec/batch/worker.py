@@ -1,0 +1,132 @@
+"""Running one ``Job`` where a worker lives: a local worker process or a Ray worker.
+
+``run_job`` never raises for a failing task: a class that cannot load, an executor that raises
+in ``setup`` or an agent bug all become an ``error`` result with the reason, and the log (written
+here, or returned as lines for the driver to write) always ends with that result.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from agentexec.assembly import build_agent, build_runtime
+from agentexec.batch.jobs import Job, config_from_data, unpack
+from agentexec.eventlog import make_header
+from agentexec.loop import LogSink, RunResult, run_task
+from agentexec.tasks import Task
+
+
+class MemorySink:
+    """An event log kept as JSON lines in memory, for a driver on another machine to write."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def header(self, header: dict[str, Any]) -> None:
+        self.lines.append(json.dumps(header, ensure_ascii=False))
+
+    def record(self, record: dict[str, Any]) -> None:
+        if "output" not in record:
+            self.lines.append(json.dumps(record, ensure_ascii=False))
+
+    def finish(self, result: RunResult) -> None:
+        self.lines.append(json.dumps({"result": result.to_dict()}, ensure_ascii=False))
+
+
+class HeaderOnce:
+    """Forwards to a sink and remembers whether the header went out, so a setup failure can log one."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.started = False
+
+    def header(self, header: dict[str, Any]) -> None:
+        self.started = True
+        self.sink.header(header)
+
+    def record(self, record: dict[str, Any]) -> None:
+        self.sink.record(record)
+
+    def finish(self, result: RunResult) -> None:
+        self.sink.finish(result)
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Run one task in a fresh workspace; return ``{"result": ..., "lines": ... or None, "elapsed": s}``."""
+    started = time.monotonic()
+    task = Task.model_validate(job.task)
+    memory = None if job.write_log else MemorySink()
+    sink = HeaderOnce(LogSink(job.log_path) if job.write_log else memory)
+    workspace, temporary = _workspace(job)
+    header = make_header(job.task, job.config, workspace=str(workspace))
+    runtime = None
+    try:
+        config = config_from_data(job.config)
+        agent = build_agent(config)
+        runtime = build_runtime(config, workspace=str(workspace), env=task.env)
+        runtime.start()
+        result = run_task(
+            task, agent, runtime, sinks=[sink], header=header, max_iterations=job.max_iterations, log_path=job.log_path
+        )
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure fails this task alone
+        outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+        result = RunResult(task.id, outcome, message=f"{type(exc).__name__}: {exc}", log_path=job.log_path)
+        if not sink.started:
+            sink.header(header)
+        sink.finish(result)
+    finally:
+        _close(runtime)
+        if temporary:
+            shutil.rmtree(workspace, ignore_errors=True)
+    lines = memory.lines if memory else None
+    return {"result": result.to_dict(), "lines": lines, "elapsed": time.monotonic() - started}
+
+
+def _workspace(job: Job) -> tuple[Path, bool]:
+    """A fresh workspace: a copy of the task's directory, else empty; temporary when the job says so."""
+    if job.workspace_dir is None:
+        path, temporary = Path(tempfile.mkdtemp(prefix=f"agentexec-{job.task_id[:40]}-")), True
+    else:
+        path, temporary = Path(job.workspace_dir), False
+        shutil.rmtree(path, ignore_errors=True)
+    if job.copy_from:
+        shutil.copytree(job.copy_from, path, symlinks=True, dirs_exist_ok=True)
+    elif job.archive is not None:
+        unpack(job.archive, path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path, temporary
+
+
+def _close(runtime: Optional[Any]) -> None:
+    if runtime is None:
+        return
+    try:
+        runtime.close()
+    except Exception:  # noqa: BLE001 - the result is already decided; a close failure must not hide it
+        pass
+
+
+def process_main(job: Job, connection: Any) -> None:
+    """Entry point of a local worker process: run the job, send the outcome to the driver.
+
+    The terminal's Ctrl-C reaches the whole process group, but the first one must let running
+    tasks finish: SIGINT is caught and dropped here (a handler, not SIG_IGN, so the task's own
+    processes still get Ctrl-C after exec). SIGTERM is how the driver asks the task to stop; it
+    becomes KeyboardInterrupt, so the loop records the interruption and closes the log and runtime.
+    """
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    outcome = run_job(job)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    connection.send(outcome)
+    connection.close()
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
