@@ -110,7 +110,9 @@ def main_options(
 @app.command()
 @user_errors
 def run(
-    task_file: Annotated[Path, typer.Argument(metavar="TASK.json", help="The task file to run.")],
+    task_file: Annotated[
+        Optional[Path], typer.Argument(metavar="TASK.json", help="The task file to run (with --resume: optional).")
+    ] = None,
     config: ConfigOpt = None,
     executor: ExecutorOpt = None,
     agent: AgentOpt = None,
@@ -121,8 +123,20 @@ def run(
     max_iterations: Annotated[
         Optional[int], typer.Option("--max-iterations", min=1, help="Stop after N steps.")
     ] = None,
+    resume: Annotated[
+        Optional[Path],
+        typer.Option("--resume", help="Replay an interrupted run's log in a fresh workspace, then go on."),
+    ] = None,
 ) -> None:
     """Run one task to the end, streaming its events; exit 0 if it passed, 1 if not."""
+    if resume is not None:
+        from agentexec.cli.replay import resume_run
+
+        args = (resume, task_file, config, executor, agent, runtime, workspace, log, json_output, max_iterations)
+        raise typer.Exit(resume_run(*args))
+    if task_file is None:
+        fail("missing TASK.json: give a task file to run, or --resume LOG to continue an interrupted run")
+        return
     from agentexec.assembly import build_agent, build_runtime
     from agentexec.eventlog import make_header, new_log_path
     from agentexec.loop import LogSink, run_task
@@ -173,6 +187,47 @@ def _view(json_output: bool) -> Any:
     from agentexec.cli.render import JsonLines, RichView
 
     return JsonLines() if json_output else RichView()
+
+
+@app.command()
+@user_errors
+def replay(
+    log: Annotated[Path, typer.Argument(metavar="LOG", help="Event log or OpenHands/mini-swe-agent trajectory.")],
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    runtime: RuntimeOpt = None,
+    workspace: Annotated[
+        Optional[Path], typer.Option("--workspace", "-w", help="Replay here (default: a fresh temporary directory).")
+    ] = None,
+    log_out: Annotated[
+        Optional[Path], typer.Option("--log", help="New event log path (default under log_dir).")
+    ] = None,
+    json_output: JsonOpt = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Compare each observation; exit 1 on divergence.")] = False,
+    ignore: Annotated[
+        Optional[list[str]], typer.Option("--ignore", metavar="REGEX", help="Text to ignore in comparisons.")
+    ] = None,
+    stop_on_divergence: Annotated[bool, typer.Option("--stop-on-divergence", help="Stop at the first one.")] = False,
+    start: Annotated[Optional[int], typer.Option("--from", min=1, help="First action to replay (its seq).")] = None,
+    stop: Annotated[Optional[int], typer.Option("--to", min=1, help="Last action to replay (its seq).")] = None,
+) -> None:
+    """Re-execute a recorded run's actions in a fresh runtime, streaming them as run does."""
+    from agentexec.cli.replay import replay_command
+
+    options = (json_output, verify, ignore or [], stop_on_divergence, start, stop)
+    raise typer.Exit(replay_command(log, config, executor, runtime, workspace, log_out, *options))
+
+
+@app.command()
+@user_errors
+def show(
+    log: Annotated[Path, typer.Argument(metavar="LOG", help="Event log or OpenHands/mini-swe-agent trajectory.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Re-emit the events as normalised JSON lines.")] = False,
+) -> None:
+    """Render a recorded run (header, actions, observations, timing) without executing anything."""
+    from agentexec.cli.replay import show_command
+
+    raise typer.Exit(show_command(log, json_output))
 
 
 @app.command()

@@ -31,8 +31,11 @@ class LogReader:
     holds, or ``None`` for a note such as a divergence. ``warnings`` collects what was tolerated.
     """
 
+    format = "agentexec"
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.notes: list[str] = []
         self.warnings: list[str] = []
         self.result: Optional[dict[str, Any]] = None
         self._lines = self._numbered_lines()

@@ -67,7 +67,7 @@ def replay(
     recorder = Recorder(sinks)
     recorder.header(header)
     task_id = str((run.header.get("task") or {}).get("id", "replay"))
-    result = ReplayResult(task_id=task_id, outcome=REPLAYED, log_path=log_path, replayed_from=str(run.path))
+    result = ReplayResult(task_id=task_id, outcome=REPLAYED, log_path=log_path, replayed_from=str(run.path.resolve()))
     paths = PathMap(run.header.get("workspace"), runtime.workspace)
     started = time.monotonic()
     failure: Optional[UsageError] = None

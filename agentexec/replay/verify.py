@@ -30,14 +30,15 @@ _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 #: What differs between two honest runs, and the placeholder it becomes (after the workspace).
 VOLATILE_TEXT = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<timestamp>"),
-    (re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\s+(?:\d{{1,2}}:\d{{2}}|\d{{4}})\b"), "<date>"),
+    (re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\s+(?:\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?|\d{{4}})\b"), "<date>"),
     (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b"), "<time>"),
     (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|sec|secs|seconds)\b"), "<duration>"),
     (re.compile(r"\b(pid|PID)(\s*[=:]?\s*)\d+"), r"\1\2<pid>"),
     (re.compile(r"^\[\d+\]\s+\d+$", re.MULTILINE), "[<job>] <pid>"),
 ]
-#: Our note on a command left running; other tools word it differently, so imports drop it.
-_RUNNING_NOTE = re.compile(r"\n?\[(?:no output for|still running after) [^\n]*\]\s*$")
+#: Our bracketed notes after a command's output (left running, background jobs): other tools word
+#: them differently, so comparisons with imports drop trailing bracketed lines on both sides.
+_TRAILING_NOTES = re.compile(r"(?:\n?\[[^\n]*\][ \t]*)+$")
 #: For imported runs: which observations' text can be compared, by action.
 COMPARABLE_TEXT = {"run", "read", "message", "finish"}
 
@@ -126,7 +127,7 @@ class Verifier:
             return shown
         if action.action == "run":
             shown.append(f"exit_code: {observation.extras.get('exit_code')}")
-            content = _RUNNING_NOTE.sub("", content).rstrip()
+            content = _TRAILING_NOTES.sub("", content).rstrip()
         elif action.action == "edit" and action.args.get("command") != "view":
             return shown  # an edit's report differs between tools; a view lists the same files
         elif action.action not in COMPARABLE_TEXT | {"edit"}:
