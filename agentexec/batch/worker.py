@@ -74,7 +74,7 @@ def run_job(job: Job) -> dict[str, Any]:
         result = run_task(
             task, agent, runtime, sinks=[sink], header=header, max_iterations=job.max_iterations, log_path=job.log_path
         )
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure fails this task alone
+    except BaseException as exc:  # noqa: BLE001 - even SystemExit from user code fails this task alone
         outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
         result = RunResult(task.id, outcome, message=f"{type(exc).__name__}: {exc}", log_path=job.log_path)
         if not sink.started:
