@@ -66,7 +66,8 @@ def test_hello_example_streams_actions_and_summary(cli, hello: Path) -> None:
     assert len(summary) == 1 and summary[0].split(" · ")[3].endswith(" s")
     logs = list((hello / "logs").glob("*-hello.jsonl"))
     assert len(logs) == 1
-    assert out.rstrip().endswith(f"event log: {logs[0]}")
+    assert summary[0].endswith(f" · checks 1/1 · event log: {logs[0]}")
+    assert out.rstrip().endswith(summary[0])
     assert (hello / "examples/hello/ws/greeting.txt").read_text().count("hello world") == 3
 
 

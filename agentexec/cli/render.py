@@ -97,20 +97,17 @@ class RichView:
         self.console.print(Text(f"{mark} {record['observation']} " + " · ".join(status), style=style))
 
     def finish(self, result: RunResult) -> None:
+        """One summary line: outcome, verdict, steps, duration, checks, why it failed, the log's path."""
         style = "bold green" if result.passed else ("bold yellow" if result.outcome == "interrupted" else "bold red")
         verdict = "passed" if result.passed else "failed"
-        checks = ""
+        parts = [result.outcome, verdict, f"{result.steps} steps", f"{result.duration:.2f} s"]
         if result.checks:
-            checks = f" · checks {sum(c['passed'] for c in result.checks)}/{len(result.checks)}"
-        self.console.print(
-            Text(
-                f"{result.outcome} · {verdict} · {result.steps} steps · {result.duration:.2f} s{checks}"
-                + (f" · {result.message}" if result.message and not result.passed else ""),
-                style=style,
-            )
-        )
+            parts.append(f"checks {sum(c['passed'] for c in result.checks)}/{len(result.checks)}")
+        if result.message and not result.passed:
+            parts.append(result.message)
         if result.log_path:
-            self.console.print(f"event log: {escape(result.log_path)}")
+            parts.append(f"event log: {result.log_path}")
+        self.console.print(Text(" · ".join(parts), style=style))
 
 
 class JsonLines:
