@@ -203,7 +203,9 @@ def _merge_env(
             suggestion = difflib.get_close_matches(key, CORE_KEYS, n=1)
             hint = f"; did you mean {ENV_PREFIX}CORE_{suggestion[0].upper()}?" if suggestion else ""
             raise ConfigError(f"environment variable {name}: unknown [core] key '{key}'{hint}")
-        value = _parse_env_value(raw)
+        # A [core] text value stays text: AGENTEXEC_CORE_WORKSPACE=2024 names a directory, not a number.
+        text_key = section == "core" and CoreConfig.model_fields[key].annotation is str
+        value = raw if text_key else _parse_env_value(raw)
         values[section][key] = _absolute(key, value, cwd) if section == "core" else value
         sources[f"{section}.{key}"] = f"env {name}"
 

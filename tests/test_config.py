@@ -204,3 +204,9 @@ def test_config_errors_are_value_errors(tmp_path: Path) -> None:
     (tmp_path / "agentexec.toml").write_text("[core]\nworkspce = 'x'\n")
     with pytest.raises(ConfigError, match="did you mean 'workspace'"):
         load_config(environ={}, cwd=tmp_path)
+
+
+def test_core_text_values_from_env_stay_text(tmp_path: Path) -> None:
+    environ = {"AGENTEXEC_CORE_WORKSPACE": "2024", "AGENTEXEC_CORE_AGENT": "true", "AGENTEXEC_CORE_MAX_ITERATIONS": "9"}
+    cfg = load_config(environ=environ, cwd=tmp_path)
+    assert (cfg.core.workspace, cfg.core.agent, cfg.core.max_iterations) == (str(tmp_path / "2024"), "true", 9)
