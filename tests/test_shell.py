@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import read_log
+from conftest import read_log, run_cli
 
 PROMPT = r"\[(-|\d+)\]\$ "
 OPS = '''
@@ -78,11 +80,11 @@ def test_commands_edits_custom_action_and_history(home: Path) -> None:
     child.sendline(".")
     child.sendline("gamma")
     child.sendline(".")
-    child.expect("has been edited|edited")
+    child.expect("edit str_replace .*notes.txt")
     prompt(child)
     assert (home / "ws" / "sub" / "notes.txt").read_text() == "alpha\ngamma\n"
     child.sendline("/und\t")  # tab completes /undo
-    child.expect("undo_edit|undo")
+    child.expect("Last edit to .*notes.txt undone")
     prompt(child)
     assert (home / "ws" / "sub" / "notes.txt").read_text() == "alpha\nbeta\n"
     child.send("/action cou\t")  # tab completes the custom action's name
@@ -183,3 +185,26 @@ def test_bad_flags_are_one_line(home: Path) -> None:
     child.close()
     assert child.exitstatus == 2
     assert "module 'nosuch' not found" in child.before and "Traceback" not in child.before
+
+
+def test_sigterm_ends_the_session_with_the_log_closed(home: Path) -> None:
+    child = spawn(home)
+    child.sendline("echo one")
+    prompt(child, "0")
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    result = read_log(home / "session.jsonl")[-1]["result"]
+    assert result["outcome"] == "interrupted" and result["steps"] == 1
+
+
+def test_piped_session_without_a_terminal(home: Path) -> None:
+    """Lines from a pipe work as typed ones (no readline then); --json keeps stdout pure JSON lines."""
+    script = "/write a.txt\none\ntwo\n.\n/edit str_replace a.txt\ntwo\n.\nthree\n.\n/undo\ncat a.txt\n"
+    result = run_cli("shell", "-w", "ws", "--log", "s.jsonl", "--json", cwd=home, input=script)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["action"] for r in records if "action" in r] == ["write", "edit", "edit", "run"]
+    assert records[-2]["content"] == "one\ntwo\n" and records[-1]["result"]["outcome"] == "finished"
+    assert "[-]$ " in result.stderr  # prompts go to stderr with --json

@@ -103,13 +103,14 @@ class LineReader:
             self.prompt_stream.flush()
             prompt = ""
         self.typed = ""
+        length = self.readline.get_current_history_length() if self.readline is not None else 0
         previous = signal.signal(signal.SIGINT, self._on_interrupt)
         try:
             line = input(prompt)
         finally:
             signal.signal(signal.SIGINT, previous)
-        if not remember and line and self.readline is not None:
-            self.readline.remove_history_item(self.readline.get_current_history_length() - 1)
+        if not remember and self.readline is not None and self.readline.get_current_history_length() > length:
+            self.readline.remove_history_item(length)  # lines of a /write body are not commands to recall
         return line
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
