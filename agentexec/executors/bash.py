@@ -52,7 +52,7 @@ NON_INTERACTIVE_ENV = {
     "GIT_PAGER": "cat",
     "MANPAGER": "cat",
     "SYSTEMD_PAGER": "",
-    "LESS": "-FRX",
+    "LESS": "-FRXd",
     "TERM": "dumb",
     "NO_COLOR": "1",
     "PYTHONUNBUFFERED": "1",
@@ -78,9 +78,12 @@ BACKGROUND_LOG_LIMIT = 64 * 1024 * 1024
 _ERREXIT = re.compile(r"(^|[\s;&|(])set\s+(-[a-zA-Z]*e[a-zA-Z]*|-o\s+errexit)\b")
 _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# bash's job reports ("[1]+  Done   sleep 1"): about background jobs, so not a command's output;
-# "Stopped" is kept, since it reports what C-z did to the command itself.
-_JOB_NOTICE = re.compile(r"^\[\d+\][+\- ] +(?!Stopped)[A-Z][^\n]*\n?", re.M)
+# bash's job reports ("[1]+  Done   sleep 1"), with the job's text when it spans lines (bash
+# indents its body by four spaces and puts do/done/then/fi/esac/} on lines of their own): about
+# background jobs, so not a command's output. "Stopped" stays: it reports what C-z did.
+_JOB_NOTICE = re.compile(
+    r"^\[\d+\][+\- ] +(?!Stopped)[A-Z][^\n]*(\n|$)((    [^\n]*|do|done|then|else|fi|esac|\}|\{)(\n|$))*", re.M
+)
 _MARKER_WINDOW = 4096 + 128  # the longest marker: two nonces, an exit code and PATH_MAX
 _SENTINEL_GRACE = 2.0  # seconds to wait for the output sentinel once the marker is seen
 
@@ -197,7 +200,7 @@ class _OutputTerminal:
         self.master, slave = os.openpty()
         attrs = termios.tcgetattr(slave)
         attrs[1] &= ~termios.OPOST  # no "\n" -> "\r\n"
-        attrs[3] &= ~(termios.ECHO | termios.ICANON)
+        attrs[3] &= ~termios.ECHO
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         self.path = os.ttyname(slave)
@@ -423,10 +426,10 @@ class BashSession:
         if is_input:
             if not self.running:
                 return CommandResult("", None, self.cwd, notes=notes + ["no command is running to receive input"])
-            if command in CONTROL_KEYS:
+            if command in ("C-c", "C-z"):
                 self._child.send(CONTROL_KEYS[command])
             elif command:
-                self._child.send(command + "\n")
+                os.write(self._input_fd(), (CONTROL_KEYS.get(command) or command + "\n").encode())
         else:
             if self.running:
                 raise SessionBusy(
@@ -451,6 +454,30 @@ class BashSession:
         """Send Ctrl-C to whatever is running in the foreground."""
         if self.alive and self._child is not None:
             self._child.send(CONTROL_KEYS["C-c"])
+
+    def _input_fd(self) -> int:
+        """Where typed input goes: bash's terminal, unless a program reads keys from the output terminal.
+
+        Pagers and editors (``less``, ``vi``) read keys from the terminal they draw on, which is the
+        output terminal here; a process holding it open for reading says that is where it listens.
+        Signals (C-c, C-z) always go to bash's terminal, the only one with a foreground job.
+        """
+        assert self._child is not None and self._out is not None
+        for pid in _session_members(self._child.pid):
+            try:
+                fds = os.scandir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            with fds:
+                for entry in fds:
+                    try:
+                        if entry.stat(follow_symlinks=False).st_mode & 0o400 and (
+                            os.readlink(entry.path) == self._out.path
+                        ):
+                            return self._out.master
+                    except OSError:
+                        continue
+        return self._child.child_fd
 
     # -- reading ---------------------------------------------------------------------------
 
