@@ -151,6 +151,7 @@ class Shell:
             observation = execute(self.runtime, self.recorder, act)
         except KeyboardInterrupt:  # execute interrupted the runtime and recorded it
             if act.action == "run":
+                self.exit_code = 130  # as bash reports a command ended by Ctrl-C, unless the wait learns better
                 self.resync()
             return None
         self.observe(act, observation)
@@ -163,7 +164,7 @@ class Shell:
         self.waiting = bool(extras.get("running"))
         if extras.get("cwd"):
             self.cwd = str(extras["cwd"])
-        if not self.waiting and "exit_code" in extras:
+        if not self.waiting and extras.get("exit_code", -1) != -1:  # -1: no command ended here
             self.exit_code = extras["exit_code"]
 
     def resync(self) -> None:
