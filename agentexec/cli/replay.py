@@ -129,7 +129,7 @@ def resume_run(
     finished = open_recorded(log, quiet=True)
     for _ in finished.entries():
         pass
-    if finished.result is not None:
+    if finished.result is not None and finished.result.get("outcome") == "finished":
         raise UsageError(
             f"{log} is a finished run (outcome {finished.result.get('outcome')}); nothing to resume — "
             "use agentexec replay to re-execute it"
