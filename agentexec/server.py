@@ -178,7 +178,7 @@ class Server:
         return executor
 
     def execute(self, request: ExecuteRequest) -> None:
-        if self._worker is not None and self._worker.is_alive():
+        if self._running_id is not None:
             raise AgentexecError(f"action of request {self._running_id} is still running; one action runs at a time")
         action = as_action(request.action)
         if self.executor is None:
@@ -204,6 +204,7 @@ class Server:
         finally:
             done.set()
         observation = observation.model_copy(update={"cause": request_id})
+        self._running_id = None  # idle before the client hears so, so its next request is never "busy"
         self.send(ResultMessage(type="result", id=request_id, event=to_dict(observation)))
 
     def _beat(self, request_id: Optional[int], done: threading.Event) -> None:
@@ -213,7 +214,7 @@ class Server:
 
     def interrupt(self) -> None:
         interrupt = getattr(self.executor, "interrupt", None)
-        if interrupt is not None and self._worker is not None and self._worker.is_alive():
+        if interrupt is not None and self._running_id is not None:
             interrupt()
 
     def shutdown(self) -> None:

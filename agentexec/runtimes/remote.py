@@ -49,6 +49,8 @@ from agentexec.runtimes.base import OutputCallback, Runtime
 log = logging.getLogger("agentexec.runtimes.remote")
 
 STDERR_LINES = 20
+#: Bound on start-up (imports, bwrap, an ssh handshake, a container start), however short response_timeout is.
+START_TIMEOUT = 120.0
 _EOF = None
 
 
@@ -183,7 +185,7 @@ class RemoteRuntime(Runtime):
     Args:
         restart: start a fresh server for the next action after one died or hung.
         response_timeout: seconds without any message from the server (it sends a heartbeat
-            while an action runs) before it counts as hung and is killed; also bounds start-up.
+            while an action runs) before it counts as hung and is killed.
         import_paths: directories made importable in the server (``--import-path``), for
             executor modules that are not installed there.
     """
@@ -251,7 +253,7 @@ class RemoteRuntime(Runtime):
             request_id = connection.send(
                 HelloRequest, type="hello", env=self.env, executor_kwargs=self.executor_kwargs, heartbeat=heartbeat
             )
-            reply = connection.receive(request_id, self.response_timeout)
+            reply = connection.receive(request_id, max(self.response_timeout, START_TIMEOUT))
         except RuntimeFailure:
             self._abandon("the executor server did not answer hello")
             raise

@@ -30,8 +30,9 @@ class SandboxRuntime(ProcessRuntime):
 
     Args:
         network: keep the host's network (default: none, not even loopback to the host).
-        ro_binds: extra host paths made visible read-only (``SRC`` or ``SRC:DEST``).
-        rw_binds: extra host paths made writable (``SRC`` or ``SRC:DEST``).
+        ro_binds: extra host paths made visible read-only (``SRC`` or ``SRC:DEST``; a DEST must
+            exist on the host or lie under /tmp, since the rest of the view is read-only).
+        rw_binds: extra host paths made writable (``SRC`` or ``SRC:DEST``, same rule).
         bwrap: the bubblewrap executable.
         restart, response_timeout, import_paths: as for every remote runtime (``RemoteRuntime``).
     """
