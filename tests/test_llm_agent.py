@@ -139,3 +139,20 @@ def test_bad_agent_config_is_one_line(project: Path) -> None:
     assert result.returncode == 2
     assert "set the environment variable OPENAI_API_KEY" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_several_tool_calls_in_one_answer_run_one_per_step(project: Path) -> None:
+    calls = [("count_lines", '{"path": "notes.txt"}'), ("run", '{"command": "echo two"}')]
+    script = [reply("Both at once.", calls=calls), reply(calls=[("finish", "{}")])]
+    with FakeOpenAI(script) as server:
+        task = setup_project(project, server.base_url)
+        result, log = run(project, task)
+    assert result.returncode == 0, result.stderr
+    assert len(server.requests) == 2
+    messages = server.requests[1]["body"]["messages"]
+    assert [m["role"] for m in messages[-3:]] == ["assistant", "tool", "tool"]
+    assert messages[-2] == {"role": "tool", "tool_call_id": "call_0", "content": "3"}
+    assert messages[-1]["tool_call_id"] == "call_1" and messages[-1]["content"].startswith("two\n[exit code 0; cwd ")
+    actions = [r for r in log if "action" in r]
+    assert [a["action"] for a in actions] == ["count_lines", "run", "finish"]
+    assert "usage" in actions[0] and "usage" not in actions[1]  # one request, counted once

@@ -330,4 +330,6 @@ def _tool_result(observation: Observation) -> str:
     content = observation.content
     if observation.is_error:
         content = f"ERROR: {content}"
-    return content + (f"\n[{'; '.join(notes)}]" if notes else "")
+    if not notes:
+        return content
+    return (content.rstrip("\n") + "\n" if content.strip() else "") + f"[{'; '.join(notes)}]"
