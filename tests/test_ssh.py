@@ -1,0 +1,136 @@
+"""The ``ssh`` runtime against a real sshd that the test starts on 127.0.0.1 with throwaway keys."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agentexec.errors import ConfigError, RuntimeFailure
+from agentexec.runtimes.ssh import SSHRuntime
+
+SSHD = shutil.which("sshd") or next((p for p in ("/usr/sbin/sshd", "/usr/local/sbin/sshd") if Path(p).exists()), None)
+
+
+@dataclass
+class Sshd:
+    port: int
+    identity: Path
+    options: list[str]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    if SSHD is None or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
+        pytest.skip("OpenSSH (sshd, ssh, ssh-keygen) is not installed; apt-get install openssh-server openssh-client")
+    root = tmp_path_factory.mktemp("sshd")
+    os.chmod(root, 0o700)
+    for name in ("host_key", "client_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / name)], check=True)
+    (root / "authorized_keys").write_text((root / "client_key.pub").read_text())
+    port = _free_port()
+    config = root / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root / 'host_key'}\n"
+        f"AuthorizedKeysFile {root / 'authorized_keys'}\nPidFile {root / 'sshd.pid'}\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+        "PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\n"
+    )
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
+    daemon = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE, text=True)
+    options = [
+        "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={root / 'known_hosts'}", "-o", "LogLevel=ERROR",
+    ]  # fmt: skip
+    deadline = time.monotonic() + 10
+    while True:
+        probe = subprocess.run(
+            ["ssh", "-T", "-o", "BatchMode=yes", "-p", str(port), "-i", str(root / "client_key"), *options,
+             f"{getpass.getuser()}@127.0.0.1", "true"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if probe.returncode == 0:
+            break
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            daemon.kill()
+            reason = (daemon.communicate()[1] or probe.stderr).strip().splitlines()
+            pytest.skip(f"could not start a test sshd on 127.0.0.1: {reason[-1] if reason else 'no output'}")
+        time.sleep(0.1)
+    yield Sshd(port=port, identity=root / "client_key", options=options)
+    daemon.terminate()
+    daemon.wait(timeout=10)
+
+
+def _runtime(sshd: Sshd, workspace: Path, **options: object) -> SSHRuntime:
+    return SSHRuntime(
+        workspace=workspace,
+        host=f"{getpass.getuser()}@127.0.0.1",
+        port=sshd.port,
+        identity_file=str(sshd.identity),
+        ssh_options=sshd.options,
+        agentexec_command=f"{sys.executable} -m agentexec",
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_actions_stream_and_interrupt_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
+    rt = _runtime(sshd, tmp_path / "remote ws", env={"GREETING": "over ssh"})
+    rt.start()
+    try:
+        chunks: list[str] = []
+        observation = rt.execute(
+            {"action": "run", "args": {"command": "echo $GREETING; sleep 0.3; pwd"}}, chunks.append
+        )
+        assert observation.content == f"over ssh\n{tmp_path / 'remote ws'}\n" and len(chunks) >= 2
+        assert not rt.execute({"action": "write", "args": {"path": "f.txt", "content": "x"}}).is_error
+        assert (tmp_path / "remote ws" / "f.txt").read_text() == "x"
+        rt_interrupt = threading.Timer(0.5, rt.interrupt)
+        rt_interrupt.start()
+        stopped = rt.execute({"action": "run", "args": {"command": "sleep 30"}})
+        rt_interrupt.join()
+        assert stopped.extras["exit_code"] == 130
+        assert {"run", "read"} <= {schema["name"] for schema in rt.action_schemas()}
+    finally:
+        rt.close()
+
+
+def test_a_custom_executor_over_ssh_via_import_paths(sshd: Sshd, tmp_path: Path) -> None:
+    from tests.test_runtime_parity import OPS_MODULE
+
+    (tmp_path / "ssh_ops.py").write_text(OPS_MODULE)
+    rt = _runtime(sshd, tmp_path / "ws", import_paths=[str(tmp_path)])
+    rt.executor_path = "ssh_ops:OpsExecutor"
+    rt.start()
+    try:
+        rt.execute({"action": "write", "args": {"path": "n.txt", "content": "1\n2\n3\n4\n"}})
+        assert rt.execute({"action": "count_lines", "args": {"path": "n.txt"}}).content == "4"
+    finally:
+        rt.close()
+
+
+def test_an_unreachable_host_fails_with_sshs_own_message(tmp_path: Path) -> None:
+    rt = SSHRuntime(workspace=tmp_path, host="127.0.0.1", port=_free_port(), ssh_options=["-o", "ConnectTimeout=5"])
+    with pytest.raises(RuntimeFailure, match="exited during start-up") as caught:
+        rt.start()
+    assert "Connection refused" in str(caught.value)
+
+
+def test_the_host_is_required(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="host"):
+        SSHRuntime(workspace=tmp_path)
