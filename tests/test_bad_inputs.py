@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,7 @@ CASES = [
         ["agentexec.toml:2", "max_iterations", "greater than or equal to 1"],
         toml("[core]\nmax_iterations = 0\n"),
     ),
+    Case("config-not-utf8", ["config"], ["agentexec.toml", "not UTF-8"], toml("[core]\nagent = '\udcff'\n")),
     Case("section-not-table", ["config"], ["agentexec.toml", "'core' must be a table"], toml("core = 1\n")),
     Case("unknown-env-var", ["config"], ["AGENTEXEC_CORE_X", "unknown [core] key 'x'"], env={"AGENTEXEC_CORE_X": "1"}),
     Case(
@@ -193,22 +195,37 @@ CASES = [
     Case("bad-max-iterations-flag", ["run", "t.json", "--max-iterations", "x"], ["'--max-iterations'", "run --help"]),
     Case("zero-max-iterations-flag", ["run", "t.json", "--max-iterations", "0"], ["'--max-iterations'"]),
     Case("unknown-flag", ["run", "t.json", "--bogus"], ["No such option", "--bogus"]),
-    Case("missing-argument", ["run"], ["Missing argument 'TASK.json'"]),
+    Case("missing-argument", ["run"], ["TASK.json"]),
+    Case("log-is-directory", ["run", "t.json", "--log", "logs"], ["logs is a directory", "--log"], {"logs/keep": ""}),
+    Case("workspace-is-file", ["run", "t.json", "--workspace", "t.json"], ["t.json is not a directory"]),
 ]
 
 
 def make_project(root: Path, files: dict[str, str]) -> None:
+    """Write the files; a lone surrogate in the text stands for an invalid byte (``\\udcff`` is 0xff)."""
     (root / "t.json").write_text(TASK)
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_bytes(text.encode("utf-8", "surrogateescape"))
+
+
+@pytest.fixture(scope="module")
+def usage_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every case's CLI run, each in its own project; run a few at a time since each is mostly start-up."""
+
+    def run_case(case: Case) -> subprocess.CompletedProcess[str]:
+        project = tmp_path_factory.mktemp(case.id)
+        make_project(project, case.files)
+        return run_cli(*case.argv, cwd=project, env=case.env)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip([c.id for c in CASES], pool.map(run_case, CASES), strict=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_usage_error_is_one_line_and_exit_2(cli, project: Path, case: Case) -> None:
-    make_project(project, case.files)
-    result = cli(*case.argv, cwd=project, env=case.env)
+def test_usage_error_is_one_line_and_exit_2(usage_results, case: Case) -> None:
+    result = usage_results[case.id]
     lines = result.stderr.splitlines()
     assert result.returncode == 2, result.stderr
     assert len(lines) == 1, result.stderr

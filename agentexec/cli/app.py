@@ -83,6 +83,16 @@ def load_cli_config(
     )
 
 
+def check_run_paths(workspace: str, log_path: str) -> None:
+    """A workspace or log path that cannot be used is bad usage: say so in one line before anything starts."""
+    from agentexec.errors import UsageError
+
+    if Path(workspace).exists() and not Path(workspace).is_dir():
+        raise UsageError(f"workspace {workspace} is not a directory; give --workspace a directory")
+    if Path(log_path).is_dir():
+        raise UsageError(f"event log {log_path} is a directory; give --log a file path")
+
+
 def raise_on_sigterm() -> None:
     """Treat SIGTERM like Ctrl-C so the loop closes the log and cleans up before exiting."""
 
@@ -148,6 +158,7 @@ def run(
     chosen_workspace = cfg.core.workspace if explicit_workspace or not task.workspace else task.workspace
     limit = max_iterations or task.max_iterations or cfg.core.max_iterations
     log_path = str((log or new_log_path(cfg.core.log_dir, task.id)).resolve())
+    check_run_paths(chosen_workspace, log_path)
     agent_obj = build_agent(cfg)
     runtime_obj = build_runtime(cfg, workspace=chosen_workspace, env=task.env)
     _spill_beside_log(runtime_obj, cfg.core.runtime_executor, log_path)
