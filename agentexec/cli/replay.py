@@ -55,7 +55,9 @@ def replay_command(
     verifier = None
     if verify:
         workspaces = [recorded.header.get("workspace"), str(runtime_obj.workspace)]
-        verifier = Verifier(workspaces, ignores, recorded.format)
+        imported = recorded.header.get("imported")
+        fmt = imported.get("format", recorded.format) if isinstance(imported, dict) else recorded.format
+        verifier = Verifier(workspaces, ignores, fmt)
     raise_on_sigterm()
     try:
         runtime_obj.start()
@@ -101,7 +103,8 @@ def show_command(log: Path, json_output: bool) -> int:
         view.header(recorded.header)
         for record, _ in recorded.entries():
             view.record(record)
-        view.recorded_result(recorded.result)
+        if recorded.format == "agentexec":
+            view.recorded_result(recorded.result)
     _warn(recorded.warnings)
     return 0
 
