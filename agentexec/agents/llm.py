@@ -251,7 +251,11 @@ class LLMAgent(Agent):
             raise RuntimeError(f"the server at {self.client.base_url} answered with no choices")
         self._count(response.usage, retries)
         message = response.choices[0].message
-        data: dict[str, Any] = {"role": "assistant", "content": message.content}
+        # content may be null only beside tool calls; some servers reject a null plain answer
+        data: dict[str, Any] = {
+            "role": "assistant",
+            "content": message.content if message.tool_calls else (message.content or ""),
+        }
         if message.tool_calls:
             data["tool_calls"] = [
                 {
