@@ -121,6 +121,18 @@ def instantiate(cls: type, kwargs: dict[str, Any], kind: str, where: str) -> Any
         ) from None
 
 
+def set_up(obj: Any, kind: str, spec: str) -> None:
+    """Call ``obj.setup()``; if it fails, release what it got and raise one line naming the class and place."""
+    try:
+        obj.setup()
+    except Exception as exc:  # noqa: BLE001 - any failure in a user's setup() or on_ready()
+        obj.close()
+        raise ClassLoadError(f"{kind} {spec!r} failed to set up{_where(exc)}: {type(exc).__name__}: {exc}") from None
+    except BaseException:
+        obj.close()
+        raise
+
+
 def _import(spec: str, kind: str, module_name: str) -> Any:
     try:
         return importlib.import_module(module_name)

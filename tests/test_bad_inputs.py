@@ -32,6 +32,11 @@ class Plain:
     pass
 
 
+class Unready(ActionExecutor):
+    def on_ready(self) -> None:
+        raise ConnectionError("database unreachable")
+
+
 NUMBER = 1
 
 
@@ -114,7 +119,7 @@ CASES = [
     Case(
         "attribute-missing",
         ["run", "t.json", "--executor", "custom:Custm"],
-        ["no attribute 'Custm'", "custom.py", "it defines: ActionExecutor, Custom"],
+        ["no attribute 'Custm'", "custom.py", "it defines: ActionExecutor, Custom, Unready"],
         {"custom.py": CUSTOM},
     ),
     Case(
@@ -150,6 +155,12 @@ CASES = [
     Case("unknown-runtime-name", ["run", "t.json", "--runtime", "lcal"], ["did you mean 'local'"]),
     Case(
         "incomplete-class-path", ["actions", "--executor", "custom:"], ["'custom:' is incomplete", "pkg.module:Class"]
+    ),
+    Case(
+        "executor-setup-fails",
+        ["run", "t.json", "--executor", "custom:Unready"],
+        ["'custom:Unready' failed to set up at ", "custom.py:17", "ConnectionError: database unreachable"],
+        {"custom.py": CUSTOM},
     ),
     Case(
         "executor-argument-rejected",

@@ -358,3 +358,23 @@ def test_finish_and_message(rt) -> None:
     assert (finish.observation, finish.content, finish.is_error) == ("finish", "all done", False)
     said = rt.execute({"action": "message", "args": {"content": "hello", "wait_for_response": True}})
     assert (said.observation, said.content, said.extras["wait_for_response"]) == ("message", "hello", True)
+
+
+class Unready(ActionExecutor):
+    """Fails in ``on_ready``, after its bash session started: the session must not outlive the failure."""
+
+    bash_pid = 0
+
+    def on_ready(self) -> None:
+        assert self.bash is not None
+        type(self).bash_pid = int(self.bash.run("echo $$", timeout=10).output)
+        raise ConnectionError("database unreachable")
+
+
+def test_failed_setup_is_one_clear_error_and_releases_the_session(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"failed to set up at .*test_executors.py:\d+: ConnectionError: database"):
+        agentexec.connect(executor=Unready, workspace=tmp_path)
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{Unready.bash_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Unready.bash_pid and not Path(f"/proc/{Unready.bash_pid}").exists()

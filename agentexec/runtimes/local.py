@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from agentexec.events import Action, Observation, as_action
 from agentexec.executors.base import BaseActionExecutor
-from agentexec.loading import instantiate, load_class
+from agentexec.loading import instantiate, load_class, set_up
 from agentexec.runtimes.base import OutputCallback, Runtime
 
 
@@ -19,7 +19,7 @@ class LocalRuntime(Runtime):
         cls = load_class(self.executor_path, "executor", BaseActionExecutor)
         kwargs = {"workspace": self.workspace, "env": self.env, **self.executor_kwargs}
         executor = instantiate(cls, kwargs, "executor", "[executor]")
-        executor.setup()
+        set_up(executor, "executor", self.executor_path)
         self.executor = executor
 
     def execute(self, action: Action | dict[str, Any], on_output: Optional[OutputCallback] = None) -> Observation:
