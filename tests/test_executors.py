@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+import warnings
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -378,3 +379,20 @@ def test_failed_setup_is_one_clear_error_and_releases_the_session(tmp_path: Path
     while Path(f"/proc/{Unready.bash_pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert Unready.bash_pid and not Path(f"/proc/{Unready.bash_pid}").exists()
+
+
+def test_arguments_may_share_names_with_pydantic_methods(tmp_path: Path) -> None:
+    """``json``, ``copy`` and ``schema`` are natural argument names; they must work without warnings."""
+
+    class Http(BaseActionExecutor):
+        @action
+        def post(self, url: str, json: dict, copy: bool = False, schema: str = "v1") -> str:
+            """Pretend to post."""
+            return f"{url} {json} {copy} {schema}"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(Http.action_schemas()[0]["parameters"]["properties"]) == ["url", "json", "copy", "schema"]
+    with Http(tmp_path) as executor:
+        result = executor.run_action({"action": "post", "args": {"url": "u", "json": {"a": 1}, "copy": True}})
+    assert result.content == "u {'a': 1} True v1"

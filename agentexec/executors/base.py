@@ -12,6 +12,7 @@ import inspect
 import re
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,9 +111,11 @@ def _build_spec(name: str, method_name: str, func: Callable[..., Any]) -> Action
         annotation = hints.get(param.name, Any)
         default = ... if param.default is param.empty else param.default
         fields[param.name] = (annotation, Field(default, description=arg_docs.get(param.name)))
-    model = create_model(
-        f"{name}_arguments", __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields
-    )
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, protected_namespaces=())
+    with warnings.catch_warnings():
+        # Arguments may be called ``json``, ``copy`` or ``schema``: shadowing BaseModel's methods is harmless here.
+        warnings.filterwarnings("ignore", message="Field name .* shadows an attribute", category=UserWarning)
+        model = create_model(f"{name}_arguments", __config__=config, **fields)
     return ActionSpec(name=name, method=method_name, description=description, arguments=model)
 
 
