@@ -196,6 +196,9 @@ def test_override_without_action_mark_keeps_the_action() -> None:
 
     assert Louder.action_specs()["add"].signature() == "a: int, b: int = 2, shout: bool = False"
     assert Calc.action_specs()["add"].signature() == "a: int, b: int = 2"
+    schema = next(tool for tool in Louder.action_schemas() if tool["name"] == "add")
+    assert schema["description"] == "Add two integers."
+    assert schema["parameters"]["properties"]["a"]["description"] == "the first number."
 
 
 def test_action_schema_from_docstring_and_hints() -> None:

@@ -101,8 +101,14 @@ def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return "\n".join(description).strip(), arg_docs
 
 
-def _build_spec(name: str, method_name: str, func: Callable[..., Any]) -> ActionSpec:
+def _build_spec(
+    name: str, method_name: str, func: Callable[..., Any], inherited: Optional[ActionSpec] = None
+) -> ActionSpec:
+    """The spec of one handler; an override without a docstring keeps the documentation it overrides."""
     description, arg_docs = _split_docstring(func.__doc__ or "")
+    if inherited is not None and not func.__doc__:
+        description = inherited.description
+        arg_docs = {arg: f.description for arg, f in inherited.arguments.model_fields.items() if f.description}
     hints = inspect.get_annotations(func, eval_str=True)
     fields: dict[str, Any] = {}
     for param in list(inspect.signature(func).parameters.values())[1:]:
@@ -178,7 +184,7 @@ class BaseActionExecutor(RuntimeExecutor):
                     # An override without @action keeps the action its parent declared.
                     for spec_name, spec in list(specs.items()):
                         if spec.method == attr and callable(value):
-                            specs[spec_name] = _build_spec(spec_name, attr, value)
+                            specs[spec_name] = _build_spec(spec_name, attr, value, inherited=spec)
                     continue
                 specs = {k: v for k, v in specs.items() if v.method != attr}
                 specs[name] = _build_spec(name, attr, value)
