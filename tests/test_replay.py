@@ -25,6 +25,8 @@ EVERY_ACTION = [
     {"action": "edit", "args": {"command": "view", "path": "notes.txt"}},
     {"action": "edit", "args": {"command": "view", "path": "."}},
     {"action": "run", "args": {"command": "cat missing.txt"}},
+    {"action": "run", "args": {"command": "seq 1 20000"}},  # spilled to a file: its path differs
+    {"action": "run", "args": {"command": "(sleep 0.3; echo late) &"}},  # a job outliving its command
     {"action": "message", "args": {"content": "working on it"}},
     {"action": "finish", "args": {"message": "done"}},
 ]

@@ -23,18 +23,26 @@ from agentexec.events import Action, Observation
 from agentexec.replay.paths import path_pattern
 from agentexec.replay.source import NATIVE, Step
 
-#: Extras that measure the run rather than describe its result.
-VOLATILE_EXTRAS = frozenset({"duration", "pid"})
+#: Extras that measure the run, or name files the run chose, rather than describe its result.
+VOLATILE_EXTRAS = frozenset({"duration", "pid", "output_path", "background_log"})
 MAX_DIFF_LINES = 60
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-#: What differs between two honest runs, and the placeholder it becomes (after the workspace).
-VOLATILE_TEXT = [
-    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<timestamp>"),
-    (re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\s+(?:\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?|\d{{4}})\b"), "<date>"),
-    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b"), "<time>"),
-    (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|sec|secs|seconds)\b"), "<duration>"),
-    (re.compile(r"\b(pid|PID)(\s*[=:]?\s*)\d+"), r"\1\2<pid>"),
-    (re.compile(r"^\[\d+\]\s+\d+$", re.MULTILINE), "[<job>] <pid>"),
+#: What differs between two honest runs, and the placeholder it becomes (after the workspace);
+#: the third item is a substring the text must contain for the rule to apply (None: a digit).
+VOLATILE_TEXT: list[tuple[re.Pattern[str], str, Optional[str]]] = [
+    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<timestamp>", None),
+    (re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\s+(?:\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?|\d{{4}})\b"), "<date>", None),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b"), "<time>", None),
+    (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|sec|secs|seconds)\b"), "<duration>", None),
+    (re.compile(r"\b(pid|PID)(\s*[=:]?\s*)\d+"), r"\1\2<pid>", None),
+    (re.compile(r"^\[\d+\]\s+\d+$", re.MULTILINE), "[<job>] <pid>", None),
+    # Where the bash session put a long output or a background job's output: a file of its choosing.
+    (
+        re.compile(r"(characters cut; (?:full output|the first \d+ characters are) in )\S+"),
+        r"\1<file>",
+        "characters cut",
+    ),
+    (re.compile(r"(goes to )\S+(, not to later observations)"), r"\1<file>\2", "not to later observations"),
 ]
 _DIGIT = re.compile(r"\d")
 #: Our bracketed notes after a command's output (left running, background jobs): other tools word
@@ -95,7 +103,7 @@ class Verifier:
         ]
         for temp in sorted({tempfile.gettempdir(), "/tmp"}, key=len, reverse=True):
             self.rules.append((re.compile(re.escape(temp) + r"/[^\s/'\"]+"), "<tmp>", temp + "/"))
-        self.rules += [(pattern, replacement, None) for pattern, replacement in VOLATILE_TEXT]
+        self.rules += VOLATILE_TEXT
         self.rules += [(pattern, "<ignored>", "") for pattern in ignore]
         self.native = fmt == NATIVE
         self.compared = self.matched = self.unrecorded = 0
