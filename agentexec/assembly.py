@@ -9,6 +9,7 @@ from agentexec.agents.base import Agent
 from agentexec.config import Config
 from agentexec.loading import add_import_paths, instantiate, load_class
 from agentexec.runtimes.base import Runtime
+from agentexec.tasks import Task
 
 
 def prepare_imports(config: Config) -> None:
@@ -30,6 +31,17 @@ def build_runtime(config: Config, workspace: Optional[str] = None, env: Optional
     runtime = instantiate(cls, kwargs, "runtime", "[runtime]")
     runtime.config = config
     return runtime
+
+
+def run_settings(config: Config, task: Task) -> tuple[str, int]:
+    """A run's workspace and step limit: the task file's values beat the config file's, and a flag or an
+    ``AGENTEXEC_CORE_*`` variable beats the task file, since it is what the user asked for this time."""
+
+    def chosen(key: str, task_value: Any) -> Any:
+        explicit = config.sources.get(f"core.{key}", "").startswith(("flag", "env"))
+        return getattr(config.core, key) if explicit or task_value is None else task_value
+
+    return chosen("workspace", task.workspace), chosen("max_iterations", task.max_iterations)
 
 
 def build_agent(config: Config) -> Agent:

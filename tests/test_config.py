@@ -210,3 +210,34 @@ def test_core_text_values_from_env_stay_text(tmp_path: Path) -> None:
     environ = {"AGENTEXEC_CORE_WORKSPACE": "2024", "AGENTEXEC_CORE_AGENT": "true", "AGENTEXEC_CORE_MAX_ITERATIONS": "9"}
     cfg = load_config(environ=environ, cwd=tmp_path)
     assert (cfg.core.workspace, cfg.core.agent, cfg.core.max_iterations) == (str(tmp_path / "2024"), "true", 9)
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "steps"),
+    [({}, [], 3), ({"AGENTEXEC_CORE_MAX_ITERATIONS": "2"}, [], 2), ({"AGENTEXEC_CORE_MAX_ITERATIONS": "2"}, ["1"], 1)],
+    ids=["task-over-file", "env-over-task", "flag-over-env"],
+)
+def test_step_limit_precedence_with_the_task_file(cli, project: Path, env: dict, flags: list, steps: int) -> None:
+    """Like the workspace: the task's value beats the config file's; a variable or a flag beats the task's."""
+    (project / "agentexec.toml").write_text("[core]\nmax_iterations = 4\n")
+    step = {"action": "run", "args": {"command": "true"}}
+    write_json(project / "t.json", {"actions": [step] * 5, "max_iterations": 3})
+    max_flag = ["--max-iterations", *flags] if flags else []
+    result = cli("run", "t.json", "--log", "run.jsonl", *max_flag, cwd=project, env=env)
+    assert result.returncode == 1, result.stderr
+    assert read_log(project / "run.jsonl")[-1]["result"]["steps"] == steps
+
+
+def test_workspace_precedence_with_the_task_file(cli, project: Path) -> None:
+    (project / "agentexec.toml").write_text('[core]\nworkspace = "from-file"\n')
+    pwd = {"action": "run", "args": {"command": "pwd"}}
+    write_json(project / "t.json", {"workspace": "from-task", "actions": [pwd]})
+    env = {"AGENTEXEC_CORE_WORKSPACE": "from-env"}
+    runs = {
+        "from-task": cli("run", "t.json", "--json", cwd=project),
+        "from-env": cli("run", "t.json", "--json", cwd=project, env=env),
+        "from-flag": cli("run", "t.json", "--json", "-w", "from-flag", cwd=project, env=env),
+    }
+    for name, result in runs.items():
+        observation = next(json.loads(line) for line in result.stdout.splitlines() if '"observation": "run"' in line)
+        assert observation["content"].strip() == str(project / name)

@@ -147,16 +147,14 @@ def run(
     if task_file is None:
         fail("missing TASK.json: give a task file to run, or --resume LOG to continue an interrupted run")
         return
-    from agentexec.assembly import build_agent, build_runtime
+    from agentexec.assembly import build_agent, build_runtime, run_settings
     from agentexec.eventlog import make_header, new_log_path
     from agentexec.loop import LogSink, run_task
     from agentexec.tasks import load_task
 
     task = load_task(task_file)
     cfg = load_cli_config(config, executor, agent, runtime, workspace, max_iterations)
-    explicit_workspace = workspace is not None or cfg.sources.get("core.workspace", "").startswith("env")
-    chosen_workspace = cfg.core.workspace if explicit_workspace or not task.workspace else task.workspace
-    limit = max_iterations or task.max_iterations or cfg.core.max_iterations
+    chosen_workspace, limit = run_settings(cfg, task)
     log_path = str((log or new_log_path(cfg.core.log_dir, task.id)).resolve())
     check_run_paths(chosen_workspace, log_path)
     agent_obj = build_agent(cfg)
