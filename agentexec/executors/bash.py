@@ -69,6 +69,10 @@ CONTROL_KEYS = {"C-c": "\x03", "C-d": "\x04", "C-z": "\x1a"}
 #: Size of both terminals: wide, so that tools do not wrap or truncate lines.
 ROWS, COLUMNS = 50, 200
 
+#: How long bash may take to close the output terminal after a command before its holder counts
+#: as a background process (the only cost: a command that leaves one running returns this late).
+RELEASE_WAIT = 0.1
+
 #: A spill file stops growing here (``yes`` until a timeout must not fill the disk).
 SPILL_LIMIT_CHARS = 100_000_000
 
@@ -84,8 +88,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _JOB_NOTICE = re.compile(
     r"^\[\d+\][+\- ] +(?!Stopped)[A-Z][^\n]*(\n|$)((    [^\n]*|do|done|then|else|fi|esac|\}|\{)(\n|$))*", re.M
 )
+# Re-asserted after every command, so that one changing them cannot hide the end of the next.
+# A command line that C-c cut short leaves __aex_rc empty, and the marker takes bash's $? (130).
+_RESET = "PROMPT_COMMAND=__aex_prompt PS1= PS2= PS0="
 _MARKER_WINDOW = 4096 + 128  # the longest marker: two nonces, an exit code and PATH_MAX
-_SENTINEL_GRACE = 2.0  # seconds to wait for the output sentinel once the marker is seen
 
 
 @dataclass
@@ -212,16 +218,25 @@ class _OutputTerminal:
             self.slave = os.open(self.path, os.O_RDWR | os.O_NOCTTY)
 
     def release(self) -> bytes | None:
-        """Drop our slave end; None if nobody else holds the terminal, else what is unread."""
+        """Drop our slave end; None if nobody else holds the terminal, else what is unread.
+
+        bash closes its end just after writing the marker, so a holder is given ``RELEASE_WAIT``
+        seconds to go before it counts as a background process.
+        """
         if self.slave is not None:
             os.close(self.slave)
             self.slave = None
-        try:
-            return os.read(self.master, 1 << 16)
-        except BlockingIOError:
-            return b""
-        except OSError:
-            return None
+        deadline = time.monotonic() + RELEASE_WAIT
+        while True:
+            try:
+                return os.read(self.master, 1 << 16)
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return b""
+                select.select([self.master], [], [], left)
+            except OSError:
+                return None
 
     def close(self) -> None:
         for fd in (self.slave, self.master):
@@ -326,9 +341,9 @@ class BashSession:
             b"\x1e" + self._nonce.encode() + rb":(\d+):(.*?):" + self._nonce.encode() + b"\x1e",
             re.S,
         )
-        self._sentinel = b"\x1f" + self._nonce.encode() + b"\x1f"
         self._scratch = Path(tempfile.mkdtemp(prefix="agentexec-bash-"))
         self._script = self._scratch / "command.sh"
+        self._script_fd: Optional[int] = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -344,6 +359,8 @@ class BashSession:
     def start(self) -> None:
         """Spawn bash and install the prompt marker; returns when the first prompt is seen."""
         self._scratch.mkdir(parents=True, exist_ok=True)
+        # Rewritten in place for each command: on ext4, truncating on open costs milliseconds.
+        self._script_fd = os.open(self._script, os.O_WRONLY | os.O_CREAT, 0o600)
         self._child = pexpect.spawn(
             "/bin/bash",
             ["--noprofile", "--norc", "--noediting", "-i"],
@@ -359,11 +376,9 @@ class BashSession:
         nonce = self._nonce
         setup = (
             "stty -onlcr -echo 2>/dev/null; set -m; set +o history; unset HISTFILE; "
-            f"__aex_tty={_quote(self._out.path)}; "
-            f"__aex_prompt() {{ local rc=$?; printf '\\037%s\\037' {nonce} >\"$__aex_tty\"; "
-            f'printf \'\\036%s:%s:%s:%s\\036\' {nonce} "$rc" "$PWD" {nonce}; }}; '
-            "__aex_reset() { PROMPT_COMMAND=__aex_prompt; PS1=; PS2=; PS0=; return $1; }; "
-            "__aex_reset 0\n"
+            f'__aex_prompt() {{ printf \'\\036%s:%s:%s:%s\\036\' {nonce} "${{__aex_rc:-$?}}" "$PWD" {nonce} '
+            '>"$__aex_tty"; __aex_rc=; }; '
+            f"__aex_tty={_quote(self._out.path)} {_RESET}\n"
         )
         self._child.send(setup)
         result = self._collect(timeout=30, no_output_timeout=None, on_output=None, quiet=True)
@@ -380,6 +395,9 @@ class BashSession:
             except Exception:  # noqa: BLE001 - it is gone either way
                 pass
         self._stop_watchdog()
+        if self._script_fd is not None:
+            os.close(self._script_fd)
+            self._script_fd = None
         if self._out is not None:
             self._out.close()
             self._out = None
@@ -442,13 +460,20 @@ class BashSession:
             if _ERREXIT.search(command):
                 body = f"( . {script} )"
                 notes.append("the command sets errexit, so it ran in a subshell: its state changes do not persist")
-            self._script.write_text(command + "\n", encoding="utf-8")
+            self._write_script(command)
             self._out.hold()
-            self._child.send(f'__aex_tty={_quote(self._out.path)}; {body} >"$__aex_tty" 2>&1; __aex_reset $?\n')
+            tty = _quote(self._out.path)
+            self._child.send(f'__aex_tty={tty} __aex_rc=; {body} >"$__aex_tty" 2>&1; __aex_rc=$? {_RESET}\n')
             self.running = True
         result = self._collect(timeout=timeout, no_output_timeout=no_output_timeout, on_output=on_output)
         result.notes[:0] = notes
         return result
+
+    def _write_script(self, command: str) -> None:
+        assert self._script_fd is not None
+        data = (command + "\n").encode("utf-8", "surrogateescape")
+        os.pwrite(self._script_fd, data, 0)
+        os.ftruncate(self._script_fd, len(data))
 
     def interrupt(self) -> None:
         """Send Ctrl-C to whatever is running in the foreground."""
@@ -500,17 +525,19 @@ class BashSession:
         on_output: Optional[Callable[[str], None]],
         quiet: bool = False,
     ) -> CommandResult:
-        """Read both terminals until the prompt marker and the output sentinel, a timeout, or bash's death."""
+        """Read both terminals until the marker on the output terminal, a timeout, or bash's death.
+
+        The marker travels on the output terminal, behind everything the command wrote there, so
+        seeing it means the output is complete. bash's own terminal carries what programs write
+        to ``/dev/tty`` and bash's job reports; it is read as it comes and once more at the end.
+        """
         assert self._child is not None and self._out is not None
         main_fd, out_fd = self._child.child_fd, self._out.master
         buffer = OutputBuffer(self.max_output_chars, self.output_dir)
         stats = {"invalid": False, "control": False}
         decoders = {main_fd: _Decoder(stats), out_fd: _Decoder(stats)}
-        pending = {main_fd: b"", out_fd: b""}
-        open_fds = [main_fd, out_fd]
+        pending = b""
         start = last_output = time.monotonic()
-        marker: Optional[re.Match[bytes]] = None
-        marker_at = 0.0
 
         def deliver(fd: int, data: bytes, final: bool = False) -> None:
             text = decoders[fd](data, final)
@@ -519,83 +546,60 @@ class BashSession:
                 if on_output is not None:
                     on_output(text)
 
-        while open_fds:
+        while True:
             now = time.monotonic()
             waits = []
-            if marker is not None:
-                waits.append(("sentinel", marker_at + _SENTINEL_GRACE - now))
             if timeout is not None:
                 waits.append(("timeout", start + timeout - now))
             if no_output_timeout is not None:
                 waits.append(("no_output_timeout", last_output + no_output_timeout - now))
             expired = [name for name, left in waits if left <= 0]
             if expired:
-                if expired[0] == "sentinel":
-                    break
-                for fd in open_fds:
-                    deliver(fd, pending[fd], final=True)
+                deliver(out_fd, pending, final=True)
                 return self._result(buffer, None, running=True, timed_out=expired[0], stats=stats)
             wait = min((left for _, left in waits), default=None)
-            ready, _, _ = select.select(open_fds, [], [], wait)
-            for fd in ready:
-                try:
-                    data = os.read(fd, 1 << 16)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    data = b""
+            ready, _, _ = select.select([out_fd, main_fd], [], [], wait)
+            if main_fd in ready:
+                data = _read(main_fd)
                 if not data:
-                    if fd == main_fd:
-                        self._read_rest(out_fd, pending[out_fd], deliver)
-                        deliver(main_fd, pending[main_fd], final=True)
-                        return self._died(buffer, stats)
-                    open_fds.remove(fd)  # nobody holds the output terminal: cannot happen mid-command
-                    continue
+                    deliver(out_fd, pending + self._read_rest(out_fd), final=True)
+                    return self._died(buffer, stats)
                 last_output = time.monotonic()
-                pending[fd] += data
-                window = max(0, len(pending[fd]) - len(data) - _MARKER_WINDOW)
-                if fd == main_fd:
-                    found = self._marker.search(pending[fd], window)
-                    end = found.start() if found else -1
-                else:
-                    end = pending[fd].find(self._sentinel, window)
-                if end >= 0:
-                    deliver(fd, pending[fd][:end], final=True)
-                    pending[fd] = b""
-                    open_fds.remove(fd)
-                    if fd == main_fd:
-                        marker, marker_at = found, time.monotonic()
-                    continue
-                # Hold back only what could be the start of a marker; stream the rest now.
-                lead = b"\x1e" if fd == main_fd else b"\x1f"
-                cut = pending[fd].rfind(lead, max(0, len(pending[fd]) - _MARKER_WINDOW))
-                if cut < 0:
-                    cut = len(pending[fd])
-                deliver(fd, pending[fd][:cut])
-                pending[fd] = pending[fd][cut:]
-        assert marker is not None
-        if out_fd in open_fds:
-            deliver(out_fd, pending[out_fd], final=True)
-        self.cwd = marker.group(2).decode("utf-8", "replace")
+                deliver(main_fd, data)
+            if out_fd not in ready:
+                continue
+            data = _read(out_fd)
+            if not data:
+                continue
+            last_output = time.monotonic()
+            pending += data
+            found = self._marker.search(pending, max(0, len(pending) - len(data) - _MARKER_WINDOW))
+            if found:
+                deliver(out_fd, pending[: found.start()], final=True)
+                deliver(main_fd, self._read_rest(main_fd), final=True)
+                break
+            # Hold back only what could be the start of a marker; stream the rest now.
+            cut = pending.rfind(b"\x1e", max(0, len(pending) - _MARKER_WINDOW))
+            if cut < 0:
+                cut = len(pending)
+            deliver(out_fd, pending[:cut])
+            pending = pending[cut:]
+        self.cwd = found.group(2).decode("utf-8", "replace")
         self.running = False
-        result = self._result(buffer, int(marker.group(1)), running=False, timed_out=None, stats=stats)
+        result = self._result(buffer, int(found.group(1)), running=False, timed_out=None, stats=stats)
         self._check_output_terminal(result)
         return result
 
-    def _read_rest(self, fd: int, pending: bytes, deliver: Callable[..., None]) -> None:
-        """Read what is left on a terminal after bash died (its writers are gone or going)."""
-        data = pending
-        while select.select([fd], [], [], 0.05)[0]:
-            try:
-                chunk = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            except OSError:
-                break
+    @staticmethod
+    def _read_rest(fd: int) -> bytes:
+        """What a terminal holds right now, without waiting."""
+        data = b""
+        while select.select([fd], [], [], 0)[0]:
+            chunk = _read(fd)
             if not chunk:
                 break
             data += chunk
-        deliver(fd, data.replace(self._sentinel, b""), final=True)
+        return data
 
     def _check_output_terminal(self, result: CommandResult) -> None:
         """Retire the output terminal if background processes still hold it; see the module doc."""
@@ -663,6 +667,14 @@ def _make_file(directory: Path, prefix: str, suffix: str) -> tuple[int, str]:
 
 class SessionBusy(RuntimeError):
     """A new command was sent while the previous one is still running."""
+
+
+def _read(fd: int) -> bytes:
+    """One read from a terminal; b"" when it is closed (EIO) or has nothing after all."""
+    try:
+        return os.read(fd, 1 << 16)
+    except OSError:
+        return b""
 
 
 def _quote(text: str) -> str:
