@@ -98,12 +98,13 @@ def show_command(log: Path, json_output: bool) -> int:
             out.write(json.dumps({"result": recorded.result}, ensure_ascii=False) + "\n")
     else:
         from agentexec.cli.replay_view import LogView
+        from agentexec.replay.reader import NATIVE
 
         view = LogView()
         view.header(recorded.header)
         for record, _ in recorded.entries():
             view.record(record)
-        if recorded.format == "agentexec":
+        if recorded.format == NATIVE:
             view.recorded_result(recorded.result)
     _warn(recorded.warnings)
     return 0

@@ -99,7 +99,8 @@ def convert_action(event: dict[str, Any], where: str, notes: list[str]) -> Actio
     if name == "write":
         return Action(action="write", args={"path": args.get("path", ""), "content": args.get("content", "")})
     if name == "finish":
-        return Action(action="finish", args={"message": _finish_message(event, args)}, thought=thought)
+        message = _finish_message(event, args)
+        return Action(action="finish", args={"message": message}, thought="" if thought == message else thought)
     if name == "message":
         mapped = {"content": str(args.get("content", event.get("message", "")))}
         if args.get("wait_for_response"):

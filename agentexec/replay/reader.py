@@ -18,6 +18,8 @@ from agentexec.errors import EventFormatError, UsageError
 from agentexec.eventlog import check_header
 from agentexec.events import Event, from_dict
 
+#: The format name of agentexec's own logs (importers name theirs).
+NATIVE = "agentexec"
 #: Log lines that are not events: a replay's divergence notes, and the run's final result.
 NOTE_KEYS = ("divergence",)
 
@@ -31,7 +33,7 @@ class LogReader:
     holds, or ``None`` for a note such as a divergence. ``warnings`` collects what was tolerated.
     """
 
-    format = "agentexec"
+    format = NATIVE
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -20,8 +20,6 @@ from agentexec.eventlog import LOG_FORMAT
 from agentexec.events import Action, Observation, to_dict
 from agentexec.replay.reader import Entry, LogReader
 
-NATIVE = "agentexec"
-
 
 class RecordedRun(Protocol):
     """What every reader offers: a header, streamed entries, then the result if there was one."""

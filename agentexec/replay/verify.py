@@ -21,7 +21,8 @@ from typing import Any, Optional
 from agentexec.errors import UsageError
 from agentexec.events import Action, Observation
 from agentexec.replay.paths import path_pattern
-from agentexec.replay.source import NATIVE, Step
+from agentexec.replay.reader import NATIVE
+from agentexec.replay.source import Step
 
 #: Extras that measure the run, or name files the run chose, rather than describe its result.
 VOLATILE_EXTRAS = frozenset({"duration", "pid", "output_path", "background_log"})
