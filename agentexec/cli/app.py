@@ -202,7 +202,9 @@ def _view(json_output: bool) -> Any:
 @user_errors
 def replay(
     log: Annotated[Path, typer.Argument(metavar="LOG", help="Event log or OpenHands/mini-swe-agent trajectory.")],
-    config: ConfigOpt = None,
+    config: Annotated[
+        Optional[Path], typer.Option("--config", "-c", help="Config file whose values override the log's recorded one.")
+    ] = None,
     executor: ExecutorOpt = None,
     runtime: RuntimeOpt = None,
     workspace: Annotated[
@@ -216,7 +218,9 @@ def replay(
     ignore: Annotated[
         Optional[list[str]], typer.Option("--ignore", metavar="REGEX", help="Text to ignore in comparisons.")
     ] = None,
-    stop_on_divergence: Annotated[bool, typer.Option("--stop-on-divergence", help="Stop at the first one.")] = False,
+    stop_on_divergence: Annotated[
+        bool, typer.Option("--stop-on-divergence", help="Stop at the first divergence.")
+    ] = False,
     start: Annotated[Optional[int], typer.Option("--from", min=1, help="First action to replay (its seq).")] = None,
     stop: Annotated[Optional[int], typer.Option("--to", min=1, help="Last action to replay (its seq).")] = None,
 ) -> None:
