@@ -194,3 +194,17 @@ def test_malformed_logs_exit_2_naming_the_line(project: Path) -> None:
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     bad_regex = run_cli("replay", str(log), "--verify", "--ignore", "(", cwd=project)
     assert bad_regex.returncode == 2 and "--ignore '('" in bad_regex.stderr
+
+
+def test_replay_config_is_the_recorded_one_unless_overridden(project: Path) -> None:
+    log = record(project, [{"action": "run", "args": {"command": "echo hi"}}])
+    stray = project / "agentexec.toml"
+    stray.write_text('[core]\nruntime_executor = "nowhere:Missing"\n')
+    code, lines, stderr = replay_json(project, log)  # a config that merely sits in the cwd does not apply
+    assert code == 0, stderr
+    assert lines[0]["config"]["core"]["runtime_executor"] == "agentexec.executors:ActionExecutor"
+    code, _, stderr = replay_json(project, log, "--config", str(stray))
+    assert code == 2 and "nowhere" in stderr
+    code, lines, stderr = replay_json(project, log, "--config", str(stray), "--executor", "default")
+    assert code == 0, stderr
+    assert lines[0]["config"]["core"]["runtime_executor"] == "default"
