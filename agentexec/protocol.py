@@ -120,8 +120,8 @@ RESPONSE = TypeAdapter(Response)
 
 
 def encode(message: BaseModel) -> bytes:
-    """One protocol line, newline included (``ensure_ascii`` keeps it a single line whatever the text)."""
-    return json.dumps(message.model_dump(mode="json", exclude_none=False), separators=(",", ":")).encode() + b"\n"
+    """One protocol line, newline included (JSON escapes every newline inside strings)."""
+    return message.model_dump_json().encode() + b"\n"
 
 
 def decode(line: bytes | str, adapter: TypeAdapter[Any]) -> Any:

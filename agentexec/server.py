@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 
 from agentexec import __version__
 from agentexec.errors import AgentexecError, EventFormatError
-from agentexec.events import Output, as_action, error, to_dict
+from agentexec.events import Action, Output, as_action, error, to_dict
 from agentexec.executors.base import BaseActionExecutor
 from agentexec.loading import instantiate
 from agentexec.protocol import (
@@ -80,8 +81,12 @@ class Server:
         self.executor: Optional[BaseActionExecutor] = None
         self.heartbeat = 5.0
         self._write_lock = threading.Lock()
-        self._worker: Optional[threading.Thread] = None
         self._running_id: Optional[int] = None
+        self._jobs: queue.Queue[Optional[tuple[BaseActionExecutor, Optional[int], Action]]] = queue.Queue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = threading.Event()
+        self._beating = False
 
     # -- output ----------------------------------------------------------------------------
 
@@ -98,6 +103,7 @@ class Server:
 
     def serve(self) -> None:
         """Answer requests until EOF or ``close``; then clean up everything."""
+        threading.Thread(target=self._work, name="action-worker", daemon=True).start()
         try:
             while True:
                 line = self._read_line()
@@ -183,34 +189,37 @@ class Server:
         action = as_action(request.action)
         if self.executor is None:
             self.executor = self._build({}, {})
+        if not self._beating:  # started here, after hello has set the interval
+            self._beating = True
+            threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
         self._running_id = request.id
-        self._worker = threading.Thread(
-            target=self._run, args=(self.executor, request.id, action), name=f"action-{request.id}", daemon=True
-        )
-        self._worker.start()
+        self._idle.clear()
+        self._jobs.put((self.executor, request.id, action))
 
-    def _run(self, executor: BaseActionExecutor, request_id: Optional[int], action: Any) -> None:
-        done = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(request_id, done), daemon=True)
-        beat.start()
+    def _work(self) -> None:
+        """Run queued actions one at a time: one long-lived thread, no thread start per action."""
+        while (job := self._jobs.get()) is not None:
+            executor, request_id, action = job
 
-        def stream(text: str) -> None:
-            self.send(OutputMessage(type="output", id=request_id, event=to_dict(Output(output=text, cause=request_id))))
+            def stream(text: str, request_id: Optional[int] = request_id) -> None:
+                event = to_dict(Output(output=text, cause=request_id))
+                self.send(OutputMessage(type="output", id=request_id, event=event))
 
-        try:
-            observation = executor.run_action(action, stream)
-        except BaseException as exc:  # noqa: BLE001 - even SystemExit in user code must be answered
-            observation = error(f"action {action.action!r} failed: {type(exc).__name__}: {exc}")
-        finally:
-            done.set()
-        observation = observation.model_copy(update={"cause": request_id})
-        self._running_id = None  # idle before the client hears so, so its next request is never "busy"
-        self.send(ResultMessage(type="result", id=request_id, event=to_dict(observation)))
+            try:
+                observation = executor.run_action(action, stream)
+            except BaseException as exc:  # noqa: BLE001 - even SystemExit in user code must be answered
+                observation = error(f"action {action.action!r} failed: {type(exc).__name__}: {exc}")
+            observation = observation.model_copy(update={"cause": request_id})
+            self._running_id = None  # idle before the client hears so, so its next request is never "busy"
+            self._idle.set()
+            self.send(ResultMessage(type="result", id=request_id, event=to_dict(observation)))
 
-    def _beat(self, request_id: Optional[int], done: threading.Event) -> None:
+    def _beat(self) -> None:
         """Tell the client the server is alive while a long action is silent."""
-        while not done.wait(self.heartbeat):
-            self.send(AliveMessage(type="alive", id=request_id))
+        while not self._stopping.wait(self.heartbeat):
+            running = self._running_id
+            if running is not None:
+                self.send(AliveMessage(type="alive", id=running))
 
     def interrupt(self) -> None:
         interrupt = getattr(self.executor, "interrupt", None)
@@ -219,15 +228,16 @@ class Server:
 
     def shutdown(self) -> None:
         """Interrupt what runs, close the executor; safe to call more than once."""
+        self._stopping.set()
         executor, self.executor = self.executor, None
         if executor is None:
             return
-        worker = self._worker
-        if worker is not None and worker.is_alive():
+        if self._running_id is not None:
             interrupt = getattr(executor, "interrupt", None)
             if interrupt is not None:
                 interrupt()
-            worker.join(2.0)
+            self._idle.wait(2.0)
+        self._jobs.put(None)
         try:
             executor.close()
         except Exception as exc:  # noqa: BLE001 - shutting down regardless
