@@ -99,6 +99,12 @@ def test_output_streams_before_the_observation(rt):
 # -- timeouts and input --------------------------------------------------------------------------
 
 
+def test_quiet_commands_that_read_no_terminal_are_not_waiting_for_input(rt):
+    obs = run(rt, "sleep 1.5 | cat; echo done")
+    assert obs.content == "done\n"
+    assert obs.extras["exit_code"] == 0
+
+
 def test_hard_timeout_keeps_partial_output_and_leaves_the_process_running(rt):
     obs = run(rt, "echo started; sleep 30; echo finished", timeout=1)
     assert obs.content.startswith("started\n")
@@ -135,18 +141,20 @@ def test_no_output_timeout(tmp_path, monkeypatch):
         assert send(rt, "C-c").extras["exit_code"] == 130
 
 
-def test_answering_a_yes_no_prompt(rt):
-    obs = run(rt, 'read -p "Delete everything? [y/N] " answer; echo "answer=$answer"', timeout=0.5)
+def test_a_command_waiting_for_input_returns_without_a_timeout(rt):
+    obs = run(rt, 'read -p "Delete everything? [y/N] " answer; echo "answer=$answer"')
     assert obs.content.startswith("Delete everything? [y/N] ")
     assert obs.extras["running"] is True
+    assert obs.extras["timed_out"] == "waiting_for_input"
+    assert "waiting for input" in obs.content
     answered = send(rt, "y")
     assert answered.content == "answer=y\n"
     assert answered.extras["exit_code"] == 0
 
 
 def test_python_repl_through_input(rt):
-    run(rt, "python3 -q", timeout=1)
-    assert "42" in send(rt, "print(6 * 7)", timeout=1).content
+    assert run(rt, "python3 -q").extras["timed_out"] == "waiting_for_input"
+    assert send(rt, "print(6 * 7)").content.startswith("42\n>>> ")
     assert send(rt, "C-d").extras["exit_code"] == 0
     assert run(rt, "echo back").content == "back\n"
 
@@ -169,8 +177,9 @@ def test_pagers_do_not_wait_and_less_can_be_quit(rt):
     assert "first" in obs.content
     assert run(rt, "echo $PAGER $GIT_PAGER").content == "cat cat\n"
     run(rt, "seq 1 500 > long.txt")
-    paged = run(rt, "less long.txt; echo closed", timeout=1)
-    assert paged.extras["running"] is True
+    paged = run(rt, "less long.txt; echo closed")
+    assert paged.extras["timed_out"] == "waiting_for_input"
+    assert "\n49\n" in paged.content
     assert send(rt, "q").content.endswith("closed\n")
 
 

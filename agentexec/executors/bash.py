@@ -7,13 +7,14 @@ completion of pasted text). Completion is detected by a prompt marker printed by
 machinery is re-asserted, so a command that changes ``PS1`` or ``PROMPT_COMMAND`` cannot hide the
 end of the next one.
 
-Two terminals: bash's own (its controlling terminal, where input, keys and the marker travel) and
-an *output terminal* that a command's stdout and stderr are pointed at. A command's background
-jobs inherit the output terminal; when a command ends and something still holds its output
-terminal, that terminal is retired to a reader thread that keeps draining it into a log file, and
-the next command gets a fresh one. So a ``server &`` never blocks on a full terminal and its later
-output never leaks into another command's observation. A sentinel written to the output terminal
-at each prompt proves that all of a command's output has been read.
+Two terminals: bash's own (its controlling terminal, where input and keys travel, and where
+programs writing to ``/dev/tty`` write) and an *output terminal* that a command's stdout and
+stderr are pointed at, and where the marker is printed, behind the command's last byte. A
+command's background jobs inherit the output terminal; when a command ends and something still
+holds its output terminal, that terminal is retired to a reader thread that keeps draining it
+into a log file, and the next command gets a fresh one. So a ``server &`` never blocks on a full
+terminal and its later output never leaks into another command's observation. Job control is on,
+so C-z stops the foreground job and gives bash back, as in a terminal.
 
 Output is read with ``select``/``os.read`` and markers are looked for only in the newest bytes, so
 a 10 MB output costs linear time; pexpect is used to spawn and signal bash, with its
@@ -72,6 +73,17 @@ ROWS, COLUMNS = 50, 200
 #: How long bash may take to close the output terminal after a command before its holder counts
 #: as a background process (the only cost: a command that leaves one running returns this late).
 RELEASE_WAIT = 0.1
+
+#: After this many seconds without output, a command blocked reading its terminal returns as
+#: "waiting_for_input" instead of waiting for a timeout ("[y/N]" prompts, REPLs, pagers).
+INPUT_WAIT = 0.5
+
+#: System calls, by machine, in which a process waits for input: a read of arg0's fd, or a
+#: select/pselect6 whose nfds (arg0) of 1 watches fd 0 only (readline in Python's REPL).
+_INPUT_SYSCALLS = {
+    "x86_64": {"0": "read", "23": "select", "270": "pselect6"},
+    "aarch64": {"63": "read", "72": "pselect6"},
+}
 
 #: A spill file stops growing here (``yes`` until a timeout must not fill the disk).
 SPILL_LIMIT_CHARS = 100_000_000
@@ -344,6 +356,7 @@ class BashSession:
         self._scratch = Path(tempfile.mkdtemp(prefix="agentexec-bash-"))
         self._script = self._scratch / "command.sh"
         self._script_fd: Optional[int] = None
+        self._terminal = ""  # bash's own terminal, /dev/pts/N
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -370,6 +383,7 @@ class BashSession:
             dimensions=(ROWS, COLUMNS),
         )
         self._child.delaybeforesend = None
+        self._terminal = os.readlink(f"/proc/{self._child.pid}/fd/0")
         self._watchdog = _start_watchdog(self._child.pid)
         self._out = _OutputTerminal()
         self.running = False
@@ -438,36 +452,45 @@ class BashSession:
                 notes.append("the previous bash session had exited; started a fresh one (cwd and variables are reset)")
             self.close()
             self.start()
-            if is_input:
-                return CommandResult("", None, self.cwd, notes=notes + ["no command is running; input not sent"])
-        assert self._child is not None and self._out is not None
+        if is_input and not self.running:
+            return CommandResult("", None, self.cwd, notes=notes + ["no command is running to receive input"])
         if is_input:
-            if not self.running:
-                return CommandResult("", None, self.cwd, notes=notes + ["no command is running to receive input"])
-            if command in ("C-c", "C-z"):
-                self._child.send(CONTROL_KEYS[command])
-            elif command:
-                os.write(self._input_fd(), (CONTROL_KEYS.get(command) or command + "\n").encode())
+            self._send_input(command)
         else:
-            if self.running:
-                raise SessionBusy(
-                    "a command is still running; send input with is_input=true, "
-                    "an empty is_input command to wait for more output, or C-c to interrupt it"
-                )
-            self._drain()
-            script = _quote(str(self._script))
-            body = f"{{ . {script}; }}"
-            if _ERREXIT.search(command):
-                body = f"( . {script} )"
-                notes.append("the command sets errexit, so it ran in a subshell: its state changes do not persist")
-            self._write_script(command)
-            self._out.hold()
-            tty = _quote(self._out.path)
-            self._child.send(f'__aex_tty={tty} __aex_rc=; {body} >"$__aex_tty" 2>&1; __aex_rc=$? {_RESET}\n')
-            self.running = True
+            notes += self._start_command(command)
         result = self._collect(timeout=timeout, no_output_timeout=no_output_timeout, on_output=on_output)
         result.notes[:0] = notes
         return result
+
+    def _send_input(self, text: str) -> None:
+        """Keys that signal (C-c, C-z) go to bash's terminal; text and C-d to where a reader waits."""
+        assert self._child is not None
+        if text in ("C-c", "C-z"):
+            self._child.send(CONTROL_KEYS[text])
+        elif text:
+            os.write(self._input_fd(), (CONTROL_KEYS.get(text) or text + "\n").encode())
+
+    def _start_command(self, command: str) -> list[str]:
+        """Hand bash the command; an errexit command runs in a subshell so that it cannot end bash."""
+        assert self._child is not None and self._out is not None
+        if self.running:
+            raise SessionBusy(
+                "a command is still running; send input with is_input=true, "
+                "an empty is_input command to wait for more output, or C-c to interrupt it"
+            )
+        self._drain()
+        notes = []
+        script = _quote(str(self._script))
+        body = f"{{ . {script}; }}"
+        if _ERREXIT.search(command):
+            body = f"( . {script} )"
+            notes.append("the command sets errexit, so it ran in a subshell: its state changes do not persist")
+        self._write_script(command)
+        self._out.hold()
+        tty = _quote(self._out.path)
+        self._child.send(f'__aex_tty={tty} __aex_rc=; {body} >"$__aex_tty" 2>&1; __aex_rc=$? {_RESET}\n')
+        self.running = True
+        return notes
 
     def _write_script(self, command: str) -> None:
         assert self._script_fd is not None
@@ -537,7 +560,7 @@ class BashSession:
         stats = {"invalid": False, "control": False}
         decoders = {main_fd: _Decoder(stats), out_fd: _Decoder(stats)}
         pending = b""
-        start = last_output = time.monotonic()
+        start = last_output = next_input_check = time.monotonic()
 
         def deliver(fd: int, data: bytes, final: bool = False) -> None:
             text = decoders[fd](data, final)
@@ -553,7 +576,14 @@ class BashSession:
                 waits.append(("timeout", start + timeout - now))
             if no_output_timeout is not None:
                 waits.append(("no_output_timeout", last_output + no_output_timeout - now))
+            if not quiet:
+                waits.append(("waiting_for_input", max(last_output + INPUT_WAIT, next_input_check) - now))
             expired = [name for name, left in waits if left <= 0]
+            if expired == ["waiting_for_input"]:
+                next_input_check = now + INPUT_WAIT
+                # The marker may still be in flight when bash is back at its prompt, reading.
+                if not self._waiting_for_input() or select.select([out_fd], [], [], 0.05)[0]:
+                    continue
             if expired:
                 deliver(out_fd, pending, final=True)
                 return self._result(buffer, None, running=True, timed_out=expired[0], stats=stats)
@@ -589,6 +619,25 @@ class BashSession:
         result = self._result(buffer, int(found.group(1)), running=False, timed_out=None, stats=stats)
         self._check_output_terminal(result)
         return result
+
+    def _waiting_for_input(self) -> bool:
+        """Whether a process of the session is blocked reading one of its terminals (/proc/PID/syscall)."""
+        assert self._child is not None and self._out is not None
+        calls = _INPUT_SYSCALLS.get(os.uname().machine, {})
+        terminals = {self._out.path, self._terminal}
+        for pid in _session_members(self._child.pid):
+            try:
+                with open(f"/proc/{pid}/syscall") as handle:
+                    fields = handle.read().split()
+                kind = calls.get(fields[0]) if fields else None
+                if kind is None or (kind != "read" and int(fields[1], 16) != 1):
+                    continue
+                fd = int(fields[1], 16) if kind == "read" else 0
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in terminals:
+                    return True
+            except (OSError, ValueError, IndexError):
+                continue
+        return False
 
     @staticmethod
     def _read_rest(fd: int) -> bytes:

@@ -23,7 +23,8 @@ class ActionExecutor(BaseActionExecutor):
         timeout: default hard timeout of a ``run`` action, in seconds.
         no_output_timeout: a ``run`` returns after this many seconds without output.
         max_output_chars: output kept in an observation; the rest is spilled to a file.
-        output_dir: where spilled outputs go (default: a temporary directory).
+        output_dir: where spilled outputs and background jobs' logs go (default: a temporary directory;
+            ``agentexec run`` sets ``<event log>.outputs``).
     """
 
     def __init__(
@@ -88,6 +89,8 @@ class ActionExecutor(BaseActionExecutor):
         if result.running:
             if result.timed_out == "no_output_timeout":
                 what = f"no output for {self.no_output_timeout:g} s"
+            elif result.timed_out == "waiting_for_input":
+                what = "the command is waiting for input"
             else:
                 what = f"still running after {hard:g} s"
             content += (
