@@ -6,6 +6,7 @@ writable, /tmp is private, and a detached process dies with the sandbox.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -101,6 +102,19 @@ def test_extra_binds(tmp_path: Path) -> None:
     finally:
         rt.close()
     assert (out / "r.txt").read_text() == "result\n"
+
+
+def test_the_executors_output_dir_is_writable(tmp_path: Path) -> None:
+    spill = Path.home() / f".agentexec-spill-probe-{time.monotonic_ns()}"
+    rt = SandboxRuntime(workspace=tmp_path / "ws", executor_kwargs={"output_dir": str(spill), "max_output_chars": 100})
+    rt.start()
+    try:
+        big = run(rt, "seq 1 5000")
+        assert big.extras["exit_code"] == 0 and big.extras["output_path"].startswith(str(spill))
+        assert Path(big.extras["output_path"]).read_text().endswith("5000\n")
+    finally:
+        rt.close()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def test_a_detached_process_dies_with_the_sandbox(tmp_path: Path) -> None:

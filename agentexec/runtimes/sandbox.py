@@ -1,9 +1,10 @@
 """The ``sandbox`` runtime: the ``process`` server confined by bubblewrap (``bwrap``).
 
-Inside, the whole host is visible read-only; the workspace is the only writable place besides a
-private ``/tmp``; ``/proc`` and ``/dev`` are the sandbox's own; the network is unshared unless
-``network = true``; and the sandbox dies with this process. Its own PID namespace means closing
-it kills every process the agent started, however it was detached.
+Inside, the whole host is visible read-only; the workspace (and the executor's ``output_dir``, if
+set) is the only writable place besides a private ``/tmp``; ``/proc`` and ``/dev`` are the
+sandbox's own; the network is unshared unless ``network = true``; and the sandbox dies with this
+process. Its own PID namespace means closing it kills every process the agent started, however it
+was detached.
 
 The private ``/tmp`` would hide anything the server needs that lives there: a virtualenv under
 ``/tmp``, an editable checkout, the user's executor module. Every such path on ``sys.path`` (and
@@ -74,6 +75,11 @@ class SandboxRuntime(ProcessRuntime):
         if not self.network:
             args.append("--unshare-net")
         writable = [(self.workspace, self.workspace), *self.rw_binds]
+        output_dir = self.executor_kwargs.get("output_dir")
+        if output_dir:  # where the executor spills big outputs (beside the event log under agentexec run)
+            spill = Path(output_dir).expanduser().resolve()
+            spill.mkdir(parents=True, exist_ok=True)
+            writable.append((spill, spill))
         for path in _hidden_needs(self.server_import_paths(), [dest for _, dest in writable]):
             args += ["--ro-bind", str(path), str(path)]
         for src, dest in self.ro_binds:
