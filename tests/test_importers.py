@@ -79,7 +79,8 @@ def test_openhands_replay_verifies_against_the_recording(tmp_path: Path) -> None
     assert (prepared / "2048.py").exists() and not (prepared / "game_2048.py").exists()
 
     # Replayed where the file does not exist (what the sample is for), the mv fails: caught, with a diff.
-    done = run_cli("replay", str(OPENHANDS / "wrong_initial_state.json"), "--verify", cwd=tmp_path)
+    env = {"TMPDIR": str(tmp_path)}
+    done = run_cli("replay", str(OPENHANDS / "wrong_initial_state.json"), "--verify", cwd=tmp_path, env=env)
     assert done.returncode == 1
     assert "-exit_code: 0" in done.stdout and "+exit_code: 1" in done.stdout
     assert "mv: cannot stat '<workspace>/game_2048.py'" in done.stdout
@@ -129,7 +130,7 @@ def test_openhands_forms_unknown_actions_are_reported(tmp_path: Path) -> None:
     result = replay_api(path, tmp_path / "ws")
     assert (tmp_path / "ws" / "f.txt").read_text() == "a\nb\n"
     assert result.steps == 5 and result.outcome == "replayed"
-    done = run_cli("replay", str(path), "--json", cwd=tmp_path)
+    done = run_cli("replay", str(path), "--json", cwd=tmp_path, env={"TMPDIR": str(tmp_path)})
     assert "'browse' has no agentexec equivalent" in done.stderr
     assert "unknown action 'browse'" in done.stdout
 

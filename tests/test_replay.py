@@ -43,7 +43,9 @@ def record(project: Path, actions: list[dict[str, Any]], *extra: str, name: str 
 
 def replay_json(project: Path, log: Path, *args: str) -> tuple[int, list[dict[str, Any]], str]:
     """``agentexec replay --json``: exit code, stdout records, stderr."""
-    done = run_cli("replay", str(log), "--json", "--log", str(project / "replayed.jsonl"), *args, cwd=project)
+    # TMPDIR: the fresh workspaces a replay makes land in the test's own directory.
+    env = {"TMPDIR": str(project.parent)}
+    done = run_cli("replay", str(log), "--json", "--log", str(project / "replayed.jsonl"), *args, cwd=project, env=env)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     return done.returncode, lines, done.stderr
 
@@ -188,7 +190,7 @@ def test_malformed_logs_exit_2_naming_the_line(project: Path) -> None:
             for _ in open_log(project / name).entries():
                 pass
     for command, name in (("replay", "middle.jsonl"), ("show", "shape.jsonl"), ("replay", "future.jsonl")):
-        done = run_cli(command, name, cwd=project)
+        done = run_cli(command, name, cwd=project, env={"TMPDIR": str(project.parent)})
         assert done.returncode == 2, (name, command, done.stdout, done.stderr)
         assert cases[name][1] in done.stderr, (name, done.stderr)
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

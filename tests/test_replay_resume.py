@@ -42,7 +42,8 @@ def killed_run(project: Path) -> Path:
 
 def test_resume_replays_then_the_agent_continues(project: Path) -> None:
     log = killed_run(project)
-    done = run_cli("run", "--resume", str(log), "--log", str(project / "resumed.jsonl"), "--json", cwd=project)
+    env = {"TMPDIR": str(project.parent)}  # where the rebuilt workspace goes
+    done = run_cli("run", "--resume", str(log), "--log", str(project / "resumed.jsonl"), "--json", cwd=project, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     records = read_log(project / "resumed.jsonl")
     header = records[0]
@@ -62,7 +63,8 @@ def test_resume_tolerates_a_cut_line_and_refuses_finished_runs(project: Path) ->
     log = killed_run(project)
     cut = project / "cut.jsonl"
     cut.write_text(log.read_text() + '{"seq": 6, "observation": "ru')
-    done = run_cli("run", "--resume", str(cut), "--json", "--log", str(project / "again.jsonl"), cwd=project)
+    env = {"TMPDIR": str(project.parent)}
+    done = run_cli("run", "--resume", str(cut), "--json", "--log", str(project / "again.jsonl"), cwd=project, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cut.jsonl:7: the last line is cut" in done.stderr
     finished = run_cli("run", "--resume", str(project / "again.jsonl"), cwd=project)
