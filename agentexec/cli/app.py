@@ -183,12 +183,17 @@ def _spill_beside_log(runtime: Any, executor_path: str, log_path: str) -> None:
     """Big outputs spill to ``<log>.outputs/`` beside the event log, when the executor takes ``output_dir``."""
     import inspect
 
+    from agentexec.errors import ClassLoadError
     from agentexec.executors.base import BaseActionExecutor
     from agentexec.loading import load_class
 
     if "output_dir" in runtime.executor_kwargs:
         return
-    if "output_dir" in inspect.signature(load_class(executor_path, "executor", BaseActionExecutor)).parameters:
+    try:
+        cls = load_class(executor_path, "executor", BaseActionExecutor)
+    except ClassLoadError:
+        return  # importable only where a remote runtime runs it: the executor keeps its default
+    if "output_dir" in inspect.signature(cls).parameters:
         runtime.executor_kwargs["output_dir"] = log_path + ".outputs"
 
 
