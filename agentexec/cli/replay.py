@@ -35,7 +35,7 @@ def replay_command(
 ) -> int:
     """Re-execute LOG's actions in a fresh runtime; with ``verify``, exit 1 on a divergence."""
     from agentexec.assembly import build_runtime
-    from agentexec.cli.app import _spill_beside_log, raise_on_sigterm
+    from agentexec.cli.app import _spill_beside_log, check_run_paths, raise_on_sigterm
     from agentexec.eventlog import make_header, new_log_path
     from agentexec.loop import LogSink
     from agentexec.replay.runner import replay
@@ -50,6 +50,7 @@ def replay_command(
     log_path = (log_out or new_log_path(cfg.core.log_dir, f"replay-{task.get('id', 'log')}")).resolve()
     if log_path == Path(log).resolve():
         raise UsageError(f"--log {log_out} is the log being replayed; give another path for the new log")
+    check_run_paths(chosen, str(log_path))
     runtime_obj = build_runtime(cfg, workspace=chosen, env=task.get("env") or {})
     _spill_beside_log(runtime_obj, cfg.core.runtime_executor, str(log_path))
     verifier = None
@@ -124,7 +125,7 @@ def resume_run(
 ) -> int:
     """Replay an interrupted run's executed actions in a fresh workspace, then let the agent go on."""
     from agentexec.assembly import build_agent, build_runtime
-    from agentexec.cli.app import _spill_beside_log, raise_on_sigterm
+    from agentexec.cli.app import _spill_beside_log, check_run_paths, raise_on_sigterm
     from agentexec.eventlog import make_header, new_log_path
     from agentexec.loop import LogSink, run_task
     from agentexec.replay.runner import resume_prelude
@@ -143,6 +144,7 @@ def resume_run(
     cfg, chosen = _config(recorded.header, config, executor, runtime, workspace, agent, max_iterations)
     limit = max_iterations or task.max_iterations or cfg.core.max_iterations
     log_path = str((log_out or new_log_path(cfg.core.log_dir, task.id)).resolve())
+    check_run_paths(chosen, log_path)
     agent_obj = build_agent(cfg)
     runtime_obj = build_runtime(cfg, workspace=chosen, env=task.env)
     _spill_beside_log(runtime_obj, cfg.core.runtime_executor, log_path)
