@@ -26,6 +26,8 @@ class Completion:
     lines: Optional[list[str]] = None
     #: True when the worker never returned, so the driver must finish the task's log itself.
     lost: bool = False
+    #: Seconds the worker spent on the job (workspace, runtime, loop), when it returned.
+    elapsed: Optional[float] = None
 
 
 class Engine(Protocol):

@@ -41,13 +41,17 @@ class Counts:
 
 
 class Reporter(Protocol):
-    """Receives the batch's progress as it happens."""
+    """Receives the batch's progress as it happens.
+
+    ``worker_seconds`` is the time the worker spent on a task (workspace, runtime, loop), when it
+    returned; the difference to the wall time is what the engine costs.
+    """
 
     def start(self, counts: Counts, engine: str, workers: int, reused: int) -> None: ...
 
     def task_started(self, task_id: str, counts: Counts) -> None: ...
 
-    def task_finished(self, entry: dict[str, Any], counts: Counts) -> None: ...
+    def task_finished(self, entry: dict[str, Any], counts: Counts, worker_seconds: Optional[float]) -> None: ...
 
     def notice(self, message: str) -> None: ...
 
@@ -90,7 +94,7 @@ class PlainLines:
     def task_started(self, task_id: str, counts: Counts) -> None:
         """Nothing: a line per start would double the output without telling much."""
 
-    def task_finished(self, entry: dict[str, Any], counts: Counts) -> None:
+    def task_finished(self, entry: dict[str, Any], counts: Counts, worker_seconds: Optional[float]) -> None:
         error = f" · {entry['error']}" if entry["error"] else ""
         where = f"[{counts.done}/{counts.to_run}]"
         self._print(f"{where} {entry['status']} {entry['id']} ({entry['duration']:.2f} s){error}")
@@ -130,8 +134,17 @@ class JsonEvents:
     def task_started(self, task_id: str, counts: Counts) -> None:
         self._write({"event": "task_start", "task": task_id, **self._counts(counts)})
 
-    def task_finished(self, entry: dict[str, Any], counts: Counts) -> None:
-        self._write({"event": "task_end", "task": entry["id"], "entry": entry, **self._counts(counts)})
+    def task_finished(self, entry: dict[str, Any], counts: Counts, worker_seconds: Optional[float]) -> None:
+        seconds = None if worker_seconds is None else round(worker_seconds, 4)
+        self._write(
+            {
+                "event": "task_end",
+                "task": entry["id"],
+                "entry": entry,
+                "worker_seconds": seconds,
+                **self._counts(counts),
+            }
+        )
 
     def notice(self, message: str) -> None:
         self._write({"event": "notice", "message": message})

@@ -125,7 +125,7 @@ class RayEngine:
             return Completion(job, lost_result(job, "error", f"{type(exc).__name__}: {_first_line(exc)}"), lost=True)
         if task.stop_reason is not None:
             return Completion(job, stopped_result(job, task.stop_reason, outcome["result"]), outcome["lines"])
-        return Completion(job, outcome["result"], outcome["lines"])
+        return Completion(job, outcome["result"], outcome["lines"], elapsed=outcome["elapsed"])
 
 
 def _first_line(exc: BaseException) -> str:

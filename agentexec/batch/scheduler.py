@@ -83,7 +83,7 @@ class Scheduler:
         counts.done += 1
         counts.passed += entry["passed"]
         counts.failed += not entry["passed"]
-        self.reporter.task_finished(entry, counts)
+        self.reporter.task_finished(entry, counts, completion.elapsed)
 
 
 def write_log(completion: Completion) -> None:

@@ -8,6 +8,7 @@ here, or returned as lines for the driver to write) always ends with that result
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import tempfile
@@ -126,6 +127,9 @@ def process_main(job: Job, connection: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     connection.send(outcome)
     connection.close()
+    # Nothing is left to clean up (run_job closed the runtime); skip the interpreter's exit work
+    # (atexit hooks, joining leftover threads), which would keep the driver waiting for this slot.
+    os._exit(0)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

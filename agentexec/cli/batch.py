@@ -119,7 +119,7 @@ class RichProgress:
     def task_started(self, task_id: str, counts: Counts) -> None:
         self.live.refresh()
 
-    def task_finished(self, entry: dict[str, Any], counts: Counts) -> None:
+    def task_finished(self, entry: dict[str, Any], counts: Counts, worker_seconds: Optional[float]) -> None:
         line = Text(f"{entry['status']:<9} ", style=STATUS_STYLES[entry["status"]])
         line.append(f"{entry['id']} ({entry['duration']:.2f} s)")
         if entry["error"]:
