@@ -124,7 +124,7 @@ def resume_run(
     max_iterations: Optional[int],
 ) -> int:
     """Replay an interrupted run's executed actions in a fresh workspace, then let the agent go on."""
-    from agentexec.assembly import build_agent, build_runtime
+    from agentexec.assembly import build_agent, build_runtime, run_settings
     from agentexec.cli.app import _spill_beside_log, check_run_paths, raise_on_sigterm
     from agentexec.eventlog import make_header, new_log_path
     from agentexec.loop import LogSink, run_task
@@ -142,7 +142,7 @@ def resume_run(
     recorded = open_recorded(log)
     task = load_task(task_file) if task_file is not None else parse_task(recorded.header.get("task") or {}, str(log))
     cfg, chosen = _config(recorded.header, config, executor, runtime, workspace, agent, max_iterations)
-    limit = max_iterations or task.max_iterations or cfg.core.max_iterations
+    _, limit = run_settings(cfg, task)  # the step limit as run decides it; the workspace is ours
     log_path = str((log_out or new_log_path(cfg.core.log_dir, task.id)).resolve())
     check_run_paths(chosen, log_path)
     agent_obj = build_agent(cfg)
