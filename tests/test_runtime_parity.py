@@ -158,12 +158,9 @@ def test_bad_actions_are_error_observations(rt: Runtime) -> None:
 def test_closing_kills_background_processes(rt: Runtime) -> None:
     marker = f"{os.getpid() % 1000}.{time.monotonic_ns() % 100000}"
     run(rt, f"nohup sleep {marker} >/dev/null 2>&1 &")
-    assert _sleepers(marker), "the background sleep should be running"
+    assert wait_for_sleepers(marker, running=True), "the background sleep should be running"
     rt.close()
-    deadline = time.monotonic() + 5
-    while _sleepers(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _sleepers(marker)
+    assert wait_for_sleepers(marker, running=False)
 
 
 @pytest.mark.parametrize("runtime_name", RUNTIMES)
@@ -180,6 +177,16 @@ def test_custom_executor_from_the_users_directory(
         rt.execute({"action": "write", "args": {"path": "f.txt", "content": "1\n2\n3\n"}})
         observation = rt.execute({"action": "count_lines", "args": {"path": "f.txt"}}, chunks.append)
     assert observation.content == "3" and chunks == ["counting f.txt\n"]
+
+
+def wait_for_sleepers(marker: str, running: bool, timeout: float = 5) -> bool:
+    """Wait until ``sleep MARKER`` processes exist (or are all gone); False if that never happens."""
+    deadline = time.monotonic() + timeout
+    while bool(_sleepers(marker)) != running:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _sleepers(marker: str) -> list[int]:
@@ -252,10 +259,7 @@ def test_ctrl_c_interrupts_a_remote_sleep(runtime: str, project: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while not _sleepers(marker):
-            assert time.monotonic() < deadline and cli.poll() is None, "the sleep never started"
-            time.sleep(0.05)
+        assert wait_for_sleepers(marker, running=True, timeout=20), "the sleep never started"
         started = time.monotonic()
         cli.send_signal(signal.SIGINT)
         assert cli.wait(timeout=15) == 130
@@ -266,7 +270,4 @@ def test_ctrl_c_interrupts_a_remote_sleep(runtime: str, project: Path) -> None:
         cli.communicate()
     observations = [e for e in read_log(project / "run.jsonl") if "observation" in e]
     assert observations[-1]["extras"].get("interrupted") is True
-    deadline = time.monotonic() + 5
-    while _sleepers(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _sleepers(marker)
+    assert wait_for_sleepers(marker, running=False)

@@ -19,7 +19,7 @@ import pytest
 
 import agentexec
 from agentexec.runtimes.sandbox import SandboxRuntime
-from tests.test_runtime_parity import OPS_MODULE, _sleepers, bwrap_unavailable
+from tests.test_runtime_parity import OPS_MODULE, bwrap_unavailable, wait_for_sleepers
 
 pytestmark = pytest.mark.skipif(bool(bwrap_unavailable()), reason=bwrap_unavailable() or "bwrap works")
 
@@ -121,11 +121,8 @@ def test_a_detached_process_dies_with_the_sandbox(tmp_path: Path) -> None:
     marker = f"{time.monotonic_ns() % 100000}.25"
     with agentexec.connect(runtime="sandbox", workspace=tmp_path / "ws") as rt:
         run(rt, f"(setsid nohup sleep {marker} >/dev/null 2>&1 &)")
-        assert _sleepers(marker)
-    deadline = time.monotonic() + 5
-    while _sleepers(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _sleepers(marker)
+        assert wait_for_sleepers(marker, running=True)
+    assert wait_for_sleepers(marker, running=False)
 
 
 def test_a_killed_sandbox_server_is_reported_and_restarted(tmp_path: Path) -> None:
