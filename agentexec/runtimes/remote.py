@@ -61,15 +61,13 @@ class ServerHung(RuntimeFailure, TimeoutError):
 class Connection:
     """One running server process and the threads that read it."""
 
-    def __init__(self, command: list[str], env: Optional[dict[str, str]], cwd: Optional[str]) -> None:
+    def __init__(self, command: list[str]) -> None:
         self.command = command
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
-            cwd=cwd,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the server only as a request
         )
         self.messages: queue.Queue[Any] = queue.Queue()
@@ -215,14 +213,6 @@ class RemoteRuntime(Runtime):
     def command(self, serve_args: list[str]) -> list[str]:
         """The command line that runs ``agentexec`` with ``serve_args`` where the executor lives."""
 
-    def launch_env(self) -> Optional[dict[str, str]]:
-        """Environment of the launcher process (``None``: this process's)."""
-        return None
-
-    def launch_cwd(self) -> Optional[str]:
-        """Working directory of the launcher process (``None``: this process's)."""
-        return None
-
     def server_import_paths(self) -> list[str]:
         """Directories passed as ``--import-path``; launchers on this machine add the user's own."""
         return list(self.import_paths)
@@ -244,7 +234,7 @@ class RemoteRuntime(Runtime):
         command = self.command(self.serve_args())
         log.info("starting executor server: %s", " ".join(command))
         try:
-            connection = Connection(command, self.launch_env(), self.launch_cwd())
+            connection = Connection(command)
         except OSError as exc:
             raise RuntimeFailure(f"cannot start the executor server ({command[0]}): {exc}") from None
         self.connection = connection
@@ -254,9 +244,9 @@ class RemoteRuntime(Runtime):
                 HelloRequest, type="hello", env=self.env, executor_kwargs=self.executor_kwargs, heartbeat=heartbeat
             )
             reply = connection.receive(request_id, max(self.response_timeout, START_TIMEOUT))
-        except RuntimeFailure:
-            self._abandon("the executor server did not answer hello")
-            raise
+        except RuntimeFailure as exc:
+            self._abandon(f"the executor server did not answer hello: {exc}")
+            raise RuntimeFailure(self._dead) from None
         if reply is None:
             self.connection = None
             raise RuntimeFailure(connection.describe_death("the executor server exited during start-up"))
