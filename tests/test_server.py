@@ -329,3 +329,13 @@ def test_sigterm_shuts_the_server_down_cleanly(serve) -> None:
     client.process.send_signal(signal.SIGTERM)
     client.process.wait(timeout=10)
     assert _gone(pid)
+
+
+def test_a_failing_output_callback_does_not_wedge_the_next_action(tmp_path: Path) -> None:
+    def broken(text: str) -> None:
+        raise ValueError("callback broke")
+
+    with agentexec.connect(runtime="process", workspace=tmp_path) as rt:
+        with pytest.raises(ValueError, match="callback broke"):
+            rt.execute({"action": "run", "args": {"command": "echo a; sleep 0.3; echo b"}}, broken)
+        assert rt.execute({"action": "run", "args": {"command": "echo next"}}).content == "next\n"

@@ -205,7 +205,7 @@ class RemoteRuntime(Runtime):
         self.connection: Optional[Connection] = None
         self.hello: Optional[HelloResponse] = None
         self._dead: Optional[str] = None  # why the last server ended, until one is started again
-        self._unfinished: Optional[int] = None  # an action abandoned by a Ctrl-C in the caller
+        self._unfinished: Optional[int] = None  # an action the caller stopped waiting for (Ctrl-C)
 
     # -- what a launcher provides ----------------------------------------------------------
 
@@ -266,7 +266,7 @@ class RemoteRuntime(Runtime):
         request_id = connection.send(ExecuteRequest, type="execute", action=to_dict(act))
         try:
             observation = self._await_result(connection, request_id, act, on_output)
-        except KeyboardInterrupt:
+        except BaseException:  # a Ctrl-C or a failing on_output: the server may still be running it
             self._unfinished = request_id
             raise
         if notes:
