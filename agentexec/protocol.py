@@ -3,14 +3,14 @@
 Requests (client to server) carry an ``id``; every response names the ``id`` it answers::
 
     {"type": "hello", "id": 1, "env": {"FOO": "1"}, "executor_kwargs": {}, "heartbeat": 5.0}
-    {"type": "hello", "id": 1, "protocol": 1, "agentexec": "0.1.0", "executor": "pkg.mod:Cls", "actions": [...]}
+    {"type": "hello", "id": 1, "protocol": 1, "agentexec": "0.1.0", "executor": "m:Cls", "actions": [...], "pid": 42}
     {"type": "execute", "id": 2, "action": {"action": "run", "args": {"command": "ls"}}}
     {"type": "output", "id": 2, "event": {"output": "a.txt\\n", "cause": 2}}      (any number, in order)
     {"type": "alive", "id": 2}                                                     (heartbeat while it runs)
     {"type": "result", "id": 2, "event": {"observation": "run", "content": "a.txt\\n", ...}}
     {"type": "interrupt", "id": 3}   ->   {"type": "ok", "id": 3}
     {"type": "close", "id": 4}       ->   {"type": "ok", "id": 4}, then the server exits
-    {"type": "error", "id": 2, "error": "EventFormatError", "message": "..."}      (id null: no request)
+    {"type": "error", "id": 2, "error": "EventFormatError", "message": "..."}      (id null: no usable id)
 
 Events inside messages use the one serialiser, ``events.to_dict``/``from_dict``. Messages are
 pydantic models with ``extra="forbid"`` and a ``type`` discriminator, as SWE-ReX does, so a
@@ -34,6 +34,8 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 
 class Message(BaseModel):
+    """Every message: strict fields, and the id of the request it is or answers (none for stray errors)."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: Optional[int] = None
