@@ -7,6 +7,7 @@ directory travels inside the job as a tar archive, since the worker may not see 
 
 from __future__ import annotations
 
+import functools
 import io
 import tarfile
 from dataclasses import dataclass
@@ -90,8 +91,9 @@ def make_job(
     return job
 
 
+@functools.lru_cache(maxsize=4)
 def pack(directory: Path) -> bytes:
-    """A directory's contents as an uncompressed tar archive in memory."""
+    """A directory's contents as an uncompressed tar archive in memory (packed once for many tasks)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         archive.add(directory, arcname=".")
