@@ -119,12 +119,13 @@ def instantiate(cls: type, kwargs: dict[str, Any], kind: str, where: str) -> Any
                 f"{kind} {cls.__module__}:{cls.__qualname__} rejected its arguments from {where}: {exc}"
                 f"{hint}; it accepts: {', '.join(accepted) or 'no arguments'}"
             ) from None
+    name = f"{cls.__module__}:{cls.__qualname__}"
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise ClassLoadError(
-            f"{kind} {cls.__module__}:{cls.__qualname__} rejected its arguments from {where}: {exc}"
-        ) from None
+        raise ClassLoadError(f"{kind} {name} rejected its arguments from {where}{_where(exc)}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any failure in a user's constructor (a missing API key, ...)
+        raise ClassLoadError(f"{kind} {name} failed to start{_where(exc)}: {type(exc).__name__}: {exc}") from None
 
 
 def set_up(obj: Any, kind: str, spec: str) -> None:

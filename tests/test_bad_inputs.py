@@ -18,6 +18,7 @@ from conftest import read_log, run_cli
 TASK = json.dumps({"id": "t", "actions": [{"action": "run", "args": {"command": "echo ok"}}]})
 
 CUSTOM = """\
+from agentexec.agents import Agent
 from agentexec.executors import ActionExecutor, action
 
 
@@ -30,6 +31,14 @@ class Custom(ActionExecutor):
 
 class Plain:
     pass
+
+
+class KeyAgent(Agent):
+    def __init__(self):
+        raise KeyError("API_KEY")
+
+    def step(self, state):
+        raise NotImplementedError
 
 
 class Unready(ActionExecutor):
@@ -159,7 +168,13 @@ CASES = [
     Case(
         "executor-setup-fails",
         ["run", "t.json", "--executor", "custom:Unready"],
-        ["'custom:Unready' failed to set up at ", "custom.py:17", "ConnectionError: database unreachable"],
+        ["'custom:Unready' failed to set up at ", "custom.py:26", "ConnectionError: database unreachable"],
+        {"custom.py": CUSTOM},
+    ),
+    Case(
+        "agent-constructor-fails",
+        ["run", "t.json", "--agent", "custom:KeyAgent"],
+        ["agent custom:KeyAgent failed to start at ", "custom.py:18", "KeyError: 'API_KEY'"],
         {"custom.py": CUSTOM},
     ),
     Case(
