@@ -54,6 +54,30 @@ def function():
 """
 
 
+HINTS = """\
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentexec.executors import ActionExecutor, action
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+
+class Hidden(ActionExecutor):
+    @action
+    def price(self, amount: Decimal) -> str:
+        return str(amount)
+
+
+class Private(ActionExecutor):
+    @action
+    def peek(self, _secret: str) -> str:
+        return _secret
+"""
+
+
 @dataclass
 class Case:
     """A command that must fail with exit 2 and one line containing every string of ``expect``."""
@@ -176,6 +200,18 @@ CASES = [
         ["run", "t.json", "--agent", "custom:KeyAgent"],
         ["agent custom:KeyAgent failed to start at ", "custom.py:18", "KeyError: 'API_KEY'"],
         {"custom.py": CUSTOM},
+    ),
+    Case(
+        "type-hint-missing-at-run-time",
+        ["run", "t.json", "--executor", "hints:Hidden"],
+        ["action 'price' (hints.Hidden.price)", "NameError: name 'Decimal' is not defined"],
+        {"hints.py": HINTS},
+    ),
+    Case(
+        "underscore-parameter",
+        ["actions", "--executor", "hints:Private"],
+        ["action 'peek' (hints.Private.peek)", "leading underscores"],
+        {"hints.py": HINTS},
     ),
     Case(
         "executor-argument-rejected",

@@ -20,6 +20,7 @@ from typing import Any, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from agentexec.errors import ClassLoadError
 from agentexec.events import Action, Observation, as_action, describe_validation_error, error
 
 ACTION_MARK = "__agentexec_action__"
@@ -109,6 +110,18 @@ def _build_spec(
     if inherited is not None and not func.__doc__:
         description = inherited.description
         arg_docs = {arg: f.description for arg, f in inherited.arguments.model_fields.items() if f.description}
+    try:
+        model = _argument_model(name, func, arg_docs)
+    except Exception as exc:  # noqa: BLE001 - a hint that cannot be evaluated or validated
+        raise ClassLoadError(
+            f"action {name!r} ({func.__module__}.{func.__qualname__}): its signature cannot be checked: "
+            f"{type(exc).__name__}: {exc}; use parameter names and type hints that exist at run time"
+        ) from None
+    return ActionSpec(name=name, method=method_name, description=description, arguments=model)
+
+
+def _argument_model(name: str, func: Callable[..., Any], arg_docs: dict[str, str]) -> type[BaseModel]:
+    """A pydantic model of the handler's parameters after ``self``, from their type hints and defaults."""
     hints = inspect.get_annotations(func, eval_str=True)
     fields: dict[str, Any] = {}
     for param in list(inspect.signature(func).parameters.values())[1:]:
@@ -121,8 +134,7 @@ def _build_spec(
     with warnings.catch_warnings():
         # Arguments may be called ``json``, ``copy`` or ``schema``: shadowing BaseModel's methods is harmless here.
         warnings.filterwarnings("ignore", message="Field name .* shadows an attribute", category=UserWarning)
-        model = create_model(f"{name}_arguments", __config__=config, **fields)
-    return ActionSpec(name=name, method=method_name, description=description, arguments=model)
+        return create_model(f"{name}_arguments", __config__=config, **fields)
 
 
 class RuntimeExecutor:

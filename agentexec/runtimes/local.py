@@ -17,6 +17,7 @@ class LocalRuntime(Runtime):
 
     def start(self) -> None:
         cls = load_class(self.executor_path, "executor", BaseActionExecutor)
+        cls.action_specs()  # a handler whose signature cannot be checked fails here, before anything starts
         kwargs = {"workspace": self.workspace, "env": self.env, **self.executor_kwargs}
         executor = instantiate(cls, kwargs, "executor", "[executor]")
         set_up(executor, "executor", self.executor_path)
