@@ -114,7 +114,7 @@ class CommandResult:
     exit_code: Optional[int]
     cwd: str
     running: bool = False
-    timed_out: Optional[str] = None  # "timeout" or "no_output_timeout"
+    timed_out: Optional[str] = None  # "timeout", "no_output_timeout" or "waiting_for_input"
     notes: list[str] = field(default_factory=list)
     output_path: Optional[str] = None
     total_chars: int = 0

@@ -64,10 +64,14 @@ class ActionExecutor(BaseActionExecutor):
 
     @action
     def run(self, command: str, is_input: bool = False, timeout: Optional[float] = None) -> Observation:
-        """Run a bash command in the persistent session (cwd and variables carry over).
+        """Run a bash command in the persistent session (cwd, variables, functions and venvs carry over).
+
+        A command still running at its timeout, or waiting for input, is left running: go on with
+        is_input. Long output is cut in the middle; the full output is saved to a file.
 
         Args:
-            command: the command line; with is_input, text for the running process, or C-c, C-d, C-z.
+            command: the command line; with is_input, text for the running process (Enter is added), an empty
+                string to wait for more output, or C-c, C-d, C-z.
             is_input: send command to the process that is still running instead of starting a new one.
             timeout: seconds before the action returns with the process left running.
         """
