@@ -16,7 +16,7 @@ from typing import Any, Optional, Protocol
 from agentexec.agents.base import Agent, State
 from agentexec.errors import AgentexecError
 from agentexec.eventlog import EventLogWriter, stamp
-from agentexec.events import Action, Observation, Output, error, to_dict
+from agentexec.events import Action, Observation, Output, as_action, error, to_dict
 from agentexec.runtimes.base import Runtime
 from agentexec.tasks import Task
 
@@ -172,7 +172,7 @@ def run_task(
             if task.timeout is not None and time.monotonic() - started > task.timeout:
                 result.outcome, result.message = "timeout", f"task timeout of {task.timeout:g} s reached"
                 break
-            act = agent.step(state)
+            act = as_action(agent.step(state))  # an agent may return the dict form too
             state.iteration += 1
             observation = execute(runtime, recorder, act, usage=agent.step_usage())
             state.history += [act, observation]

@@ -215,3 +215,41 @@ def test_version(cli, project: Path) -> None:
 
     result = cli("--version", cwd=project)
     assert result.returncode == 0 and result.stdout.strip() == f"agentexec {__version__}"
+
+
+AGENTS = '''\
+from agentexec.agents import Agent
+
+
+class DictAgent(Agent):
+    """Returns actions in their JSON form, as an LLM's tool call decodes to."""
+
+    def step(self, state):
+        if state.iteration == 0:
+            return {"action": "run", "args": {"command": "echo from-dict"}}
+        return {"action": "finish", "args": {"message": "dict agent done"}}
+
+
+class NoneAgent(Agent):
+    def step(self, state):
+        return None
+'''
+
+
+def test_agent_may_return_the_dict_form(cli, project: Path) -> None:
+    (project / "agents.py").write_text(AGENTS)
+    write_json(project / "t.json", {"id": "dicts"})
+    result = cli("run", "t.json", "--agent", "agents:DictAgent", "--log", "run.jsonl", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "from-dict" in result.stdout and "dict agent done" in result.stdout
+
+
+def test_agent_returning_nonsense_fails_the_task_with_a_reason(cli, project: Path) -> None:
+    (project / "agents.py").write_text(AGENTS)
+    write_json(project / "t.json", {"id": "none"})
+    result = cli("run", "t.json", "--agent", "agents:NoneAgent", "--log", "run.jsonl", cwd=project)
+    assert result.returncode == 1
+    final = read_log(project / "run.jsonl")[-1]["result"]
+    assert final["outcome"] == "error"
+    assert final["message"] == "EventFormatError: an event must be a JSON object, got NoneType"
+    assert "Traceback" not in result.stdout + result.stderr
