@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -71,15 +72,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def clean_env() -> dict[str, str]:
+def ray_env(token_file: Path) -> dict[str, str]:
+    """Loopback addresses, and token authentication with a token of the test's own.
+
+    Ray turns token authentication on for ``ray start`` when ``~/.ray/auth_token`` exists but not
+    for a driver given an explicit address, so the mode and the token are pinned for both sides.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTEXEC_", "RAY_"))}
-    return {**env, **LOOPBACK_ENV}
+    return {**env, **LOOPBACK_ENV, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file)}
 
 
 class Cluster:
     """A head node started with ``ray start --block`` in a mount namespace that hides ``hidden``."""
 
-    def __init__(self, hidden: Path) -> None:
+    def __init__(self, hidden: Path, env: dict[str, str]) -> None:
         if shutil.which("unshare") is None:
             pytest.skip("needs unshare(1) to hide the test directory from the cluster")
         self.hidden = hidden
@@ -94,7 +100,7 @@ class Cluster:
         self.process = subprocess.Popen(
             ["unshare", "-m", "sh", "-c", script, str(hidden), *ray_start],
             cwd="/",
-            env=clean_env(),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -177,8 +183,15 @@ def hidden(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster(hidden: Path) -> Iterator[Cluster]:
-    head = Cluster(hidden)
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    token = tmp_path_factory.mktemp("ray-token") / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    return ray_env(token)
+
+
+@pytest.fixture(scope="module")
+def cluster(hidden: Path, env: dict[str, str]) -> Iterator[Cluster]:
+    head = Cluster(hidden, env)
     try:
         yield head
     finally:
@@ -215,10 +228,10 @@ GOOD_TASKS = [
 ]
 
 
-def batch(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], ListenerWatch]:
+def batch(project: Path, env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], ListenerWatch]:
     """``agentexec batch tasks ARGS`` in ``project``, watching where it and Ray listen meanwhile."""
     command = [sys.executable, "-m", "agentexec", "batch", "tasks", *args]
-    process = subprocess.Popen(command, cwd=project, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)  # fmt: skip
     with ListenerWatch(process.pid) as watch:
         try:
@@ -234,9 +247,9 @@ def comparable(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "tasks": tasks}
 
 
-def test_ray_batch_ships_code_and_workspaces_and_matches_local(cluster: Cluster, hidden: Path) -> None:
+def test_ray_batch_ships_code_and_workspaces_and_matches_local(cluster: Cluster, hidden: Path, env: dict) -> None:
     project = make_project(hidden, "p1", GOOD_TASKS)
-    done, watch = batch(project, "--engine", "ray", "--address", cluster.address, "--out", "out-ray", "--json")
+    done, watch = batch(project, env, "--engine", "ray", "--address", cluster.address, "--out", "out-ray", "--json")
     assert done.returncode == 1, done.stderr[-3000:]
     ray_summary = json.loads((project / "out-ray" / "summary.json").read_text())
     statuses = {e["id"]: e["status"] for e in ray_summary["tasks"]}
@@ -258,7 +271,7 @@ def test_ray_batch_ships_code_and_workspaces_and_matches_local(cluster: Cluster,
     assert comparable(local_summary) == comparable(ray_summary)
 
 
-def test_ray_batch_isolates_hangs_and_killed_workers(cluster: Cluster, hidden: Path) -> None:
+def test_ray_batch_isolates_hangs_and_killed_workers(cluster: Cluster, hidden: Path, env: dict) -> None:
     tasks = [
         {"id": "hangs", "actions": [{"action": "hang"}], "timeout": 2},
         {"id": "killed", "actions": [{"action": "kill9"}]},
@@ -266,7 +279,7 @@ def test_ray_batch_isolates_hangs_and_killed_workers(cluster: Cluster, hidden: P
     ]
     project = make_project(hidden, "p2", tasks)
     started = time.monotonic()
-    done, _ = batch(project, "--engine", "ray", "--address", cluster.address, "--out", "out", "--num-cpus", "1")
+    done, _ = batch(project, env, "--engine", "ray", "--address", cluster.address, "--out", "out", "--num-cpus", "1")
     assert done.returncode == 1, done.stderr[-3000:]
     assert time.monotonic() - started < 120
     entries = {e["id"]: e for e in json.loads((project / "out" / "summary.json").read_text())["tasks"]}
@@ -276,9 +289,9 @@ def test_ray_batch_isolates_hangs_and_killed_workers(cluster: Cluster, hidden: P
     assert read_log(project / "out" / "logs" / "killed.jsonl")[-1]["result"]["outcome"] == "crashed"
 
 
-def test_ray_batch_starts_a_loopback_cluster_when_no_address_is_given(hidden: Path) -> None:
+def test_ray_batch_starts_a_loopback_cluster_when_no_address_is_given(hidden: Path, env: dict) -> None:
     project = make_project(hidden, "p3", GOOD_TASKS[:2])
-    done, watch = batch(project, "--engine", "ray", "--out", "out", "--workers", "2")
+    done, watch = batch(project, env, "--engine", "ray", "--out", "out", "--workers", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((project / "out" / "summary.json").read_text())
     assert summary["totals"]["passed"] == 2
