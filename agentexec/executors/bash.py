@@ -25,7 +25,6 @@ every process of the session if this process dies without closing it (even by SI
 from __future__ import annotations
 
 import codecs
-import errno
 import fcntl
 import os
 import re
@@ -383,7 +382,7 @@ class BashSession:
             dimensions=(ROWS, COLUMNS),
         )
         self._child.delaybeforesend = None
-        self._terminal = os.readlink(f"/proc/{self._child.pid}/fd/0")
+        self._terminal = _terminal_of(self._child.pid)
         self._watchdog = _start_watchdog(self._child.pid)
         self._out = _OutputTerminal()
         self.running = False
@@ -718,6 +717,14 @@ class SessionBusy(RuntimeError):
     """A new command was sent while the previous one is still running."""
 
 
+def _terminal_of(pid: int) -> str:
+    """The terminal a process has as stdin (/dev/pts/N), or "" where procfs cannot tell."""
+    try:
+        return os.readlink(f"/proc/{pid}/fd/0")
+    except OSError:
+        return ""
+
+
 def _read(fd: int) -> bytes:
     """One read from a terminal; b"" when it is closed (EIO) or has nothing after all."""
     try:
@@ -731,15 +738,19 @@ def _quote(text: str) -> str:
 
 
 def _session_members(sid: int) -> list[int]:
-    """Process ids whose session id is ``sid`` (field 6 of /proc/PID/stat)."""
+    """Live (not zombie) processes whose session id is ``sid`` (fields 3 and 6 of /proc/PID/stat)."""
     members = []
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no procfs: nothing to find
+        return members
+    for entry in entries:
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
-            if int(fields[3]) == sid:
+            if int(fields[3]) == sid and fields[0] != b"Z":
                 members.append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
@@ -755,12 +766,12 @@ def _kill_session(leader: int) -> None:
         for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
-            except OSError as exc:
-                if exc.errno != errno.ESRCH:
-                    raise
+            except OSError:  # gone already, or not ours to kill (sudo): nothing more to do
+                pass
 
 
-#: Waits for EOF on stdin (this process closed the pipe or died), then kills session $1.
+#: Waits for EOF on stdin (this process closed the pipe or died), then kills every live process
+#: of session $SID, again while any is left.
 _WATCHDOG = r"""
 trap '' INT HUP TERM QUIT
 while read -r _; do :; done
@@ -769,7 +780,7 @@ for round in 1 2 3 4 5; do
   for stat in /proc/[0-9]*/stat; do
     read -r line < "$stat" 2>/dev/null || continue
     set -- ${line##*) }
-    if [ "$4" = "$SID" ]; then kill -9 "${stat//[^0-9]/}" 2>/dev/null; found=1; fi
+    if [ "$4" = "$SID" ] && [ "$1" != Z ]; then kill -9 "${stat//[^0-9]/}" 2>/dev/null; found=1; fi
   done
   [ -n "$found" ] || exit 0
 done
