@@ -406,6 +406,7 @@ def main() -> None:
             hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
             typer.echo(f"agentexec: error: {message.rstrip('.')}{hint}", err=True)
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
+    except typer.Abort:  # end of input at a prompt, which click's standalone mode reports as "Aborted!"
+        typer.echo("agentexec: aborted", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
