@@ -339,3 +339,23 @@ def test_a_failing_output_callback_does_not_wedge_the_next_action(tmp_path: Path
         with pytest.raises(ValueError, match="callback broke"):
             rt.execute({"action": "run", "args": {"command": "echo a; sleep 0.3; echo b"}}, broken)
         assert rt.execute({"action": "run", "args": {"command": "echo next"}}).content == "next\n"
+
+
+def test_the_console_script_command_forwards_to_the_same_server(tmp_path: Path) -> None:
+    """``agentexec serve`` goes through typer; ``python -m agentexec serve`` skips it; same flags, same server."""
+    code = "import sys; from agentexec.cli.app import main; sys.argv[0] = 'agentexec'; main()"
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--stdio", "-w", str(tmp_path / "ws")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write(json.dumps({"type": "hello", "id": 1}) + "\n")
+    server.stdin.flush()
+    assert json.loads(server.stdout.readline())["executor"] == "agentexec.executors:ActionExecutor"
+    server.stdin.close()
+    assert server.wait(timeout=30) == 0
+    server.stdout.close()
+    usage = subprocess.run([sys.executable, "-c", code, "serve", "--help"], capture_output=True, text=True)
+    assert usage.returncode == 0 and "--import-path" in usage.stdout

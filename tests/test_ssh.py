@@ -125,7 +125,7 @@ def test_a_custom_executor_over_ssh_via_import_paths(sshd: Sshd, tmp_path: Path)
 
 
 def test_an_unreachable_host_fails_with_sshs_own_message(tmp_path: Path) -> None:
-    rt = SSHRuntime(workspace=tmp_path, host="127.0.0.1", port=_free_port(), ssh_options=["-o", "ConnectTimeout=5"])
+    rt = SSHRuntime(workspace=tmp_path, host="127.0.0.1", port=1, ssh_options=["-o", "ConnectTimeout=5"])
     with pytest.raises(RuntimeFailure, match="exited during start-up") as caught:
         rt.start()
     assert "Connection refused" in str(caught.value)

@@ -280,24 +280,15 @@ def actions(
     Console().print(table)
 
 
-@app.command()
-def serve(
-    stdio: Annotated[bool, typer.Option("--stdio", help="Speak the JSON-lines protocol on stdin/stdout.")] = False,
-    config: ConfigOpt = None,
-    executor: ExecutorOpt = None,
-    workspace: WorkspaceOpt = None,
-    import_path: Annotated[
-        Optional[list[Path]], typer.Option("--import-path", help="Make modules in this directory importable.")
-    ] = None,
-    max_request_bytes: Annotated[
-        int, typer.Option("--max-request-bytes", min=1, help="Longer requests are answered with an error.")
-    ] = 64 * 1024 * 1024,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log requests on stderr.")] = False,
-) -> None:
-    """Serve the executor over the stdio protocol (what non-local runtimes start)."""
-    from agentexec.cli.serve import serve as serve_command
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def serve(ctx: typer.Context) -> None:
+    """Serve the executor over the stdio protocol (what non-local runtimes start); see serve --help."""
+    from agentexec.cli.serve import main as serve_main
 
-    raise typer.Exit(serve_command(stdio, config, executor, workspace, import_path or [], max_request_bytes, verbose))
+    raise typer.Exit(serve_main(ctx.args))
 
 
 @app.command("config")

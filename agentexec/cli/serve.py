@@ -1,17 +1,49 @@
-"""``agentexec serve --stdio``: set up logging and the executor class, then hand over to the server.
+"""``agentexec serve --stdio``: parse the flags, load the executor class, hand over to the server.
 
-Anything that goes wrong before serving (a bad config, an unknown executor class) is written as a
-protocol error on stdout for the runtime that started us, and as one line on stderr for a human.
+Runtimes start a server for every run (and after every failure), so this path avoids typer and
+rich: its flags are parsed here with argparse, ``python -m agentexec serve`` comes straight here,
+and the typer command only forwards its arguments. Anything that goes wrong before serving (a bad
+config, an unknown executor class) is written as a protocol error on stdout for the runtime that
+started us, and as one line on stderr for a human.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from pathlib import Path
 from typing import Optional
 
 from agentexec.errors import UsageError
+from agentexec.protocol import MAX_REQUEST_BYTES
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentexec serve",
+        description="Serve the configured executor over the JSON-lines protocol on stdin/stdout.",
+    )
+    parser.add_argument("--stdio", action="store_true", help="speak the protocol on stdin/stdout (required)")
+    parser.add_argument("--config", "-c", type=Path, help="config file (default ./agentexec.toml)")
+    parser.add_argument("--executor", "-e", help="executor class path or short name")
+    parser.add_argument("--workspace", "-w", type=Path, help="workspace directory")
+    parser.add_argument(
+        "--import-path", type=Path, action="append", default=[], help="make modules in this directory importable"
+    )
+    parser.add_argument(
+        "--max-request-bytes", type=int, default=MAX_REQUEST_BYTES, help="longer requests get an error response"
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log requests on stderr")
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Parse ``argv`` and serve; the exit code (2 for bad usage or an executor that cannot load)."""
+    args = parser().parse_args(argv)
+    return serve(
+        args.stdio, args.config, args.executor, args.workspace, args.import_path, args.max_request_bytes, args.verbose
+    )
 
 
 def serve(
@@ -23,9 +55,8 @@ def serve(
     max_request_bytes: int,
     verbose: bool,
 ) -> int:
-    """Serve the configured executor on stdin/stdout; the exit code (2 when it cannot start)."""
-    from agentexec.assembly import prepare_imports
-    from agentexec.cli.app import load_cli_config
+    """Serve the configured executor on stdin/stdout until EOF or ``close``."""
+    from agentexec.config import load_config
     from agentexec.executors.base import BaseActionExecutor
     from agentexec.loading import add_import_paths, load_class
     from agentexec.server import report_startup_error, serve_stdio
@@ -38,9 +69,11 @@ def serve(
     try:
         if not stdio:
             raise UsageError("serve needs a transport: agentexec serve --stdio (the only one so far)")
-        cfg = load_cli_config(config, executor, workspace=workspace)
-        prepare_imports(cfg)
-        add_import_paths(import_paths)
+        if max_request_bytes < 1:
+            raise UsageError(f"--max-request-bytes must be at least 1, got {max_request_bytes}")
+        overrides = {"core.runtime_executor": executor, "core.workspace": str(workspace) if workspace else None}
+        cfg = load_config(config, overrides)
+        add_import_paths([*import_paths, Path.cwd(), cfg.base_dir])
         cls = load_class(cfg.core.runtime_executor, "executor", BaseActionExecutor)
     except UsageError as exc:
         report_startup_error(exc)
