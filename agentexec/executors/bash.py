@@ -100,8 +100,10 @@ _JOB_NOTICE = re.compile(
     r"^\[\d+\][+\- ] +(?!Stopped)[A-Z][^\n]*(\n|$)((    [^\n]*|do|done|then|else|fi|esac|\}|\{)(\n|$))*", re.M
 )
 # Re-asserted after every command, so that one changing them cannot hide the end of the next.
-# A command line that C-c cut short leaves __aex_rc empty, and the marker takes bash's $? (130).
-_RESET = "PROMPT_COMMAND=__aex_prompt PS1= PS2= PS0="
+# __aex_prompt empties __aex_rc after each marker, so a command line that C-c cut short leaves it
+# empty and the marker takes bash's $? (130).
+# The session's own steps run inside `{ ...; } 2>/dev/null`, so `set -x` traces only the command.
+_RESET = "{ __aex_rc=$? PROMPT_COMMAND='{ __aex_prompt; } 2>/dev/null' PS1= PS2= PS0=; } 2>/dev/null"
 _MARKER_WINDOW = 4096 + 128  # the longest marker: two nonces, an exit code and PATH_MAX
 
 
@@ -355,7 +357,10 @@ class BashSession:
         self._scratch = Path(tempfile.mkdtemp(prefix="agentexec-bash-"))
         self._script = self._scratch / "command.sh"
         self._script_fd: Optional[int] = None
+        # What `set -x` prints for the sourcing itself: the one traced step that is ours.
+        self._source_trace = re.compile(rb"\A[^\n]{0,64}\. " + re.escape(str(self._script).encode()) + rb"\n")
         self._terminal = ""  # bash's own terminal, /dev/pts/N
+        self._bash_tty = ""  # the output terminal bash's $__aex_tty names
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -389,10 +394,11 @@ class BashSession:
         nonce = self._nonce
         setup = (
             "stty -onlcr -echo 2>/dev/null; set -m; set +o history; unset HISTFILE; "
-            f'__aex_prompt() {{ printf \'\\036%s:%s:%s:%s\\036\' {nonce} "${{__aex_rc:-$?}}" "$PWD" {nonce} '
+            f'__aex_prompt() {{ builtin printf \'\\036%s:%s:%s:%s\\036\' {nonce} "${{__aex_rc:-$?}}" "$PWD" {nonce} '
             '>"$__aex_tty"; __aex_rc=; }; '
-            f"__aex_tty={_quote(self._out.path)} {_RESET}\n"
+            f"__aex_tty={_quote(self._out.path)}; {_RESET}\n"
         )
+        self._bash_tty = self._out.path
         self._child.send(setup)
         result = self._collect(timeout=30, no_output_timeout=None, on_output=None, quiet=True)
         if result.running:
@@ -486,8 +492,11 @@ class BashSession:
             notes.append("the command sets errexit, so it ran in a subshell: its state changes do not persist")
         self._write_script(command)
         self._out.hold()
-        tty = _quote(self._out.path)
-        self._child.send(f'__aex_tty={tty} __aex_rc=; {body} >"$__aex_tty" 2>&1; __aex_rc=$? {_RESET}\n')
+        prefix = ""
+        if self._out.path != self._bash_tty:  # a new output terminal: tell bash before anything can cut the line
+            prefix = f"{{ __aex_tty={_quote(self._out.path)}; }} 2>/dev/null; "
+            self._bash_tty = self._out.path
+        self._child.send(f'{prefix}{body} >"$__aex_tty" 2>&1; {_RESET}\n')
         self.running = True
         return notes
 
@@ -559,6 +568,7 @@ class BashSession:
         stats = {"invalid": False, "control": False}
         decoders = {main_fd: _Decoder(stats), out_fd: _Decoder(stats)}
         pending = b""
+        first = True
         start = last_output = next_input_check = time.monotonic()
 
         def deliver(fd: int, data: bytes, final: bool = False) -> None:
@@ -601,6 +611,8 @@ class BashSession:
             if not data:
                 continue
             last_output = time.monotonic()
+            if first:
+                data, first = self._source_trace.sub(b"", data, count=1), False
             pending += data
             found = self._marker.search(pending, max(0, len(pending) - len(data) - _MARKER_WINDOW))
             if found:
