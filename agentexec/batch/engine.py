@@ -55,7 +55,8 @@ def stopped_result(job: Job, reason: str, returned: Optional[dict[str, Any]] = N
     else:
         message = "cancelled by a second interrupt"
     base = returned or {}
-    return {**lost_result(job, reason, message), "steps": base.get("steps", 0), "checks": base.get("checks", [])}
+    kept = {key: base[key] for key in ("steps", "duration", "checks") if key in base}
+    return {**lost_result(job, reason, message), **kept}
 
 
 def lost_result(job: Job, outcome: str, message: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ class Scheduler:
         self.reporter = reporter
         self.stopping = False
         self.cancelling = False
+        self.submitted: dict[str, float] = {}
 
     def interrupt(self, signum: int, frame: Any) -> None:
         """First Ctrl-C: stop scheduling. Second Ctrl-C or SIGTERM: cancel running tasks too."""
@@ -50,6 +52,7 @@ class Scheduler:
             while pending or self.engine.running():
                 while pending and not self.stopping and self.engine.running() < self.engine.capacity():
                     job = pending.popleft()
+                    self.submitted[job.task_id] = time.monotonic()
                     self.engine.submit(job)
                     counts.running += 1
                     self.reporter.task_started(job.task_id, counts)
@@ -76,6 +79,8 @@ class Scheduler:
     def _finish(self, completion: Completion, counts: Counts) -> None:
         job, result = completion.job, completion.result
         result["log"] = job.log_path
+        if not result.get("duration"):  # the worker never said: count from submission
+            result["duration"] = time.monotonic() - self.submitted[job.task_id]
         write_log(completion)
         entry = entry_of(result)
         self.summary.record(entry)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
@@ -105,8 +105,12 @@ class RichProgress:
     def _render(self) -> Any:
         if self.counts is None:
             return Text("")
-        bar = ProgressBar(total=max(self.counts.to_run, 1), completed=self.counts.done, width=40)
-        return Group(bar, Text(status_line(self.counts), style="bold"))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(
+            ProgressBar(total=max(self.counts.to_run, 1), completed=self.counts.done, width=30),
+            Text(status_line(self.counts), style="bold"),
+        )
+        return grid
 
     def start(self, counts: Counts, engine: str, workers: int, reused: int) -> None:
         self.counts = counts
