@@ -10,6 +10,7 @@ close the executor (which kills its bash session and every process started in it
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -246,8 +247,6 @@ class Server:
 
 def _guess_id(line: bytes) -> Optional[int]:
     """The id of a request that failed validation, when it has a usable one."""
-    import json
-
     try:
         value = json.loads(line).get("id")
     except (ValueError, AttributeError):
