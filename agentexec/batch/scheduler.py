@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from agentexec.batch.engine import Completion, Engine
+from agentexec.batch.engine import Completion, Engine, lost_result
 from agentexec.batch.jobs import Job
 from agentexec.batch.progress import Counts, Reporter
 from agentexec.batch.summary import Summary, entry_of
@@ -53,9 +53,13 @@ class Scheduler:
                 while pending and not self.stopping and self.engine.running() < self.engine.capacity():
                     job = pending.popleft()
                     self.submitted[job.task_id] = time.monotonic()
-                    self.engine.submit(job)
                     counts.running += 1
                     self.reporter.task_started(job.task_id, counts)
+                    try:
+                        self.engine.submit(job)
+                    except Exception as exc:  # noqa: BLE001 - a job the engine cannot take fails alone
+                        message = f"the {self.engine.name} engine could not start it: {type(exc).__name__}: {exc}"
+                        self._finish(Completion(job, lost_result(job, "error", message), lost=True), counts)
                 if self.stopping and not told_stop:
                     told_stop = True
                     self.reporter.notice(

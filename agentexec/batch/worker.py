@@ -65,7 +65,8 @@ def run_job(job: Job) -> dict[str, Any]:
     memory = None if job.write_log else MemorySink()
     sink = HeaderOnce(LogSink(job.log_path) if job.write_log else memory)
     workspace, temporary = _workspace(job)
-    header = make_header(job.task, job.config, workspace=str(workspace))
+    logged_config = {key: value for key, value in job.config.items() if key != "base_dir"}  # as `run` logs it
+    header = make_header(job.task, logged_config, workspace=str(workspace))
     runtime = None
     try:
         config = config_from_data(job.config)
