@@ -230,6 +230,8 @@ GOOD_TASKS = [
 
 def batch(project: Path, env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], ListenerWatch]:
     """``agentexec batch tasks ARGS`` in ``project``, watching where it and Ray listen meanwhile."""
+    if shutil.which("ss") is None:
+        pytest.skip("needs ss (iproute2) to see where Ray listens")
     command = [sys.executable, "-m", "agentexec", "batch", "tasks", *args]
     process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)  # fmt: skip

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from agentexec.batch.engine import STOP_GRACE, Completion, lost_result, stopped_result
 from agentexec.batch.jobs import Job
+from agentexec.batch.worker import process_main
 
 #: Imported once in the fork server, so each worker starts with them loaded.
 PRELOAD = ["agentexec.batch.worker", "agentexec.executors", "agentexec.runtimes.local", "agentexec.agents.scripted"]
@@ -66,8 +67,6 @@ class LocalEngine:
 
     def submit(self, job: Job) -> None:
         receiver, sender = self.context.Pipe(duplex=False)
-        from agentexec.batch.worker import process_main
-
         process = self.context.Process(target=process_main, args=(job, sender), name=f"agentexec-batch:{job.task_id}")
         process.start()
         sender.close()
