@@ -360,7 +360,7 @@ def plugins(
 @app.command()
 @user_errors
 def batch(
-    tasks: Annotated[list[Path], typer.Argument(metavar="TASKS...", help="Task files, directories, .jsonl files.")],
+    tasks: Annotated[list[Path], typer.Argument(metavar="TASKS", help="Task files, directories, .jsonl files.")],
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Tasks at a time.")] = None,
     engine: Annotated[Optional[str], typer.Option("--engine", help="local (worker processes) or ray.")] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (else RAY_ADDRESS).")] = None,
