@@ -8,7 +8,7 @@ from typing import Any, Literal, Optional
 
 from agentexec.events import Observation, error
 from agentexec.executors.base import BaseActionExecutor, action
-from agentexec.executors.bash import BashSession, SessionBusy
+from agentexec.executors.bash import BashSession, CommandResult, SessionBusy
 from agentexec.executors.files import EditError, Editor, read_text, write_atomic
 
 EditCommand = Literal["view", "create", "str_replace", "insert", "undo_edit"]
@@ -89,35 +89,23 @@ class ActionExecutor(BaseActionExecutor):
             )
         except SessionBusy as exc:
             return error(str(exc), running=True)
-        content = result.output
-        if result.running:
-            if result.timed_out == "no_output_timeout":
-                what = f"no output for {self.no_output_timeout:g} s"
-            elif result.timed_out == "waiting_for_input":
-                what = "the command is waiting for input"
-            else:
-                what = f"still running after {hard:g} s"
-            content += (
-                f"\n[{what} ({result.timed_out}); the process is left running: run with is_input=true and an "
-                "empty command to wait for more output, text to answer it, or C-c to stop it]"
-            )
-        content += "".join(f"\n[{note}]" for note in result.notes)
-        extras: dict[str, Any] = {
-            "exit_code": -1 if result.exit_code is None else result.exit_code,
-            "cwd": result.cwd,
-            "duration": round(time.monotonic() - started, 6),
-        }
-        if result.running:
-            extras["running"] = True
-            extras["timed_out"] = result.timed_out
-        if result.output_path:
-            extras["output_path"] = result.output_path
-            extras["output_chars"] = result.total_chars
-        if result.background_log:
-            extras["background_log"] = result.background_log
-        if result.notes:
-            extras["notes"] = result.notes
-        return Observation(observation="run", content=content, extras=extras)
+        content = result.output + self._run_status(result, hard) + "".join(f"\n[{note}]" for note in result.notes)
+        return Observation(observation="run", content=content, extras=_run_extras(result, time.monotonic() - started))
+
+    def _run_status(self, result: CommandResult, hard: float) -> str:
+        """For a command left running, why it returned and how the agent goes on; else nothing."""
+        if not result.running:
+            return ""
+        if result.timed_out == "no_output_timeout":
+            what = f"no output for {self.no_output_timeout:g} s"
+        elif result.timed_out == "waiting_for_input":
+            what = "the command is waiting for input"
+        else:
+            what = f"still running after {hard:g} s"
+        return (
+            f"\n[{what} ({result.timed_out}); the process is left running: run with is_input=true and an "
+            "empty command to wait for more output, text to answer it, or C-c to stop it]"
+        )
 
     @action
     def read(self, path: str, start: int = 0, end: int = -1) -> Observation:
@@ -204,3 +192,23 @@ class ActionExecutor(BaseActionExecutor):
             wait_for_response: whether the agent expects an answer before going on.
         """
         return Observation(observation="message", content=content, extras={"wait_for_response": wait_for_response})
+
+
+def _run_extras(result: CommandResult, duration: float) -> dict[str, Any]:
+    """A run observation's extras: always exit code, cwd and duration; the rest when it applies."""
+    extras: dict[str, Any] = {
+        "exit_code": -1 if result.exit_code is None else result.exit_code,
+        "cwd": result.cwd,
+        "duration": round(duration, 6),
+    }
+    if result.running:
+        extras["running"] = True
+        extras["timed_out"] = result.timed_out
+    if result.output_path:
+        extras["output_path"] = result.output_path
+        extras["output_chars"] = result.total_chars
+    if result.background_log:
+        extras["background_log"] = result.background_log
+    if result.notes:
+        extras["notes"] = result.notes
+    return extras
