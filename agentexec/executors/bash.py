@@ -368,11 +368,6 @@ class BashSession:
     def alive(self) -> bool:
         return self._child is not None and self._child.isalive()
 
-    @property
-    def pid(self) -> Optional[int]:
-        """bash's process id, which is also the id of the session all its processes belong to."""
-        return self._child.pid if self._child is not None else None
-
     def start(self) -> None:
         """Spawn bash and install the prompt marker; returns when the first prompt is seen."""
         self._scratch.mkdir(parents=True, exist_ok=True)
