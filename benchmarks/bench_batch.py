@@ -6,11 +6,12 @@ Python) and reads its progress events as they arrive. *Wall* is the time from th
 the ``end`` event: the batch itself, without interpreter start-up and task discovery. *Overhead per
 task* is ``(wall with one worker - sum of the tasks' worker_seconds) / tasks``, both from the same
 run: what the engine adds (a process per task or Ray's scheduling and object transfer, the driver
-writing logs and the summary, the engine's own start: the fork server, or Ray's worker processes),
-not the task's own work (workspace, bash session, actions). The Ray engine starts a one-node
-cluster on 127.0.0.1, before the ``start`` event. On a shared machine wall times move with the load,
-so the best of ``--repeat`` runs is kept. Targets: 2 workers at least 1.7x faster than 1; overhead
-under 20 ms per task locally and under 100 ms with Ray.
+writing logs and the summary, Ray's worker processes starting with the first tasks), not the
+task's own work (workspace, bash session, actions). Each engine starts with its constructor,
+before the ``start`` event: the local fork server, or for Ray a one-node cluster on 127.0.0.1. On
+a shared machine wall times move with the load, so the best of ``--repeat`` runs is kept.
+Targets: 2 workers at least 1.7x faster than 1; overhead under 20 ms per task locally and under
+100 ms with Ray.
 
     python benchmarks/bench_batch.py [--tasks 100] [--repeat 2] [--no-ray]
 

@@ -10,6 +10,7 @@ classes, so starting one costs a fork rather than an interpreter start, and the 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import sys
@@ -57,6 +58,8 @@ class LocalEngine:
         self.workers = workers
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(PRELOAD + driver_modules() + preload)
+        # Start it now, with the engine (as a Ray cluster starts with its engine), not with the first task.
+        multiprocessing.forkserver.ensure_running()
         self.slots: dict[str, Slot] = {}
 
     def capacity(self) -> int:
