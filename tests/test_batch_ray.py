@@ -97,15 +97,16 @@ class Cluster:
             f"--temp-dir={self.temp_dir}", "--include-dashboard=false", "--disable-usage-stats",
         ]  # fmt: skip
         script = 'mount -t tmpfs agentexec-hidden "$0" && test -z "$(ls -A "$0")" && exec "$@"'
-        self.process = subprocess.Popen(
-            ["unshare", "-m", "sh", "-c", script, str(hidden), *ray_start],
-            cwd="/",
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        self.log = Path(self.temp_dir) / "ray-start.out"  # a file, not a pipe nobody reads while it runs
+        with open(self.log, "w") as out:
+            self.process = subprocess.Popen(
+                ["unshare", "-m", "sh", "-c", script, str(hidden), *ray_start],
+                cwd="/",
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.address = f"127.0.0.1:{self.port}"
         self._wait_ready()
 
@@ -113,7 +114,7 @@ class Cluster:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
+                output = self.log.read_text()
                 if "mount" in output and self.process.returncode != 0 and "Ray runtime started" not in output:
                     pytest.skip(f"cannot hide the test directory in a mount namespace: {output.strip()[-200:]}")
                 raise AssertionError(f"ray start exited {self.process.returncode}: {output[-2000:]}")
@@ -123,6 +124,13 @@ class Cluster:
             except OSError:
                 time.sleep(0.3)
         raise AssertionError("the Ray head did not come up within 90 s")
+
+    def node_ip(self) -> str:
+        """The node address ``ray start`` settled on (and registers with the cluster)."""
+        for line in self.log.read_text().splitlines():
+            if "Local node IP:" in line:
+                return line.rsplit("Local node IP:", 1)[1].strip()
+        raise AssertionError(f"no 'Local node IP' in {self.log}")
 
     def stop(self) -> None:
         """Stop our head (``ray start --block`` tears its processes down on SIGTERM), then its group."""
@@ -266,6 +274,7 @@ def test_ray_batch_ships_code_and_workspaces_and_matches_local(cluster: Cluster,
     # no shared filesystem: the workspaces lived on the workers and only logs and summary came back
     assert not (project / "out-ray" / "workspaces").exists()
     assert watch.samples > 0 and not watch.outside, watch.outside
+    assert cluster.node_ip() == "127.0.0.1"
 
     local = run_cli("batch", "tasks", "--out", "out-local", cwd=project)
     assert local.returncode == 1, local.stderr
