@@ -23,6 +23,11 @@ from agentexec.executors import ActionExecutor, action
 
 
 class OpsExecutor(ActionExecutor):
+    def setup(self) -> None:
+        if self.env.get("FAIL_SETUP"):
+            raise RuntimeError("setup failed on purpose")
+        super().setup()
+
     @action
     def boom(self) -> str:
         """Raise from inside the executor's process, past the handler."""
@@ -163,6 +168,7 @@ def test_resume_skips_finished_tasks(project: Path) -> None:
 def test_failures_stay_isolated(ops_project: Path) -> None:
     tasks = [
         task("raises", {"action": "boom"}),
+        task("setup-raises", run("true"), env={"FAIL_SETUP": "1"}),
         task("hangs", {"action": "hang"}, timeout=1),
         task("exits", {"action": "die", "args": {"code": 7}}),
         task("killed", {"action": "kill9"}),
@@ -177,12 +183,15 @@ def test_failures_stay_isolated(ops_project: Path) -> None:
     entries = {e["id"]: e for e in data["tasks"]}
     assert statuses(data) == {
         "raises": "error",
+        "setup-raises": "error",
         "hangs": "error",
         "exits": "error",
         "killed": "error",
         "fine": "passed",
     }
     assert "SystemExit: boom" in entries["raises"]["error"]
+    assert "failed to set up" in entries["setup-raises"]["error"]
+    assert entries["setup-raises"]["error"].endswith("RuntimeError: setup failed on purpose")
     assert entries["hangs"]["outcome"] == "timeout" and "timeout of 1 s" in entries["hangs"]["error"]
     assert entries["exits"]["outcome"] == "crashed" and "exited with code 7" in entries["exits"]["error"]
     assert "SIGKILL" in entries["killed"]["error"]
