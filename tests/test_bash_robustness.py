@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -219,3 +220,19 @@ def test_no_process_survives_agentexec_being_stopped(tmp_path, how):
     process.send_signal(how)
     process.communicate(timeout=30)
     assert wait_until_empty(sid) == []
+
+
+# -- interrupts racing the command line ---------------------------------------------------------
+
+
+def test_an_interrupt_racing_the_command_line_never_desynchronises_the_session(rt):
+    """A Ctrl-C sent while bash is still reading the command line must end that command only."""
+    for attempt in range(12):
+        timer = threading.Timer(0.001 * (attempt % 4), rt.interrupt)
+        timer.start()
+        first = rt.execute({"action": "run", "args": {"command": "sleep 5", "timeout": 3}})
+        timer.join()
+        if first.extras.get("running"):
+            rt.execute({"action": "run", "args": {"command": "C-c", "is_input": True}})
+        after = run(rt, f"echo ok{attempt}")
+        assert after.content.startswith(f"ok{attempt}\n"), (attempt, first.content, after.content)

@@ -351,12 +351,16 @@ class BashSession:
         self._watchdog: Optional[tuple[subprocess.Popen, int]] = None
         self._nonce = secrets.token_hex(8)
         self._marker = re.compile(
-            b"\x1e" + self._nonce.encode() + rb":(\d+):(.*?):" + self._nonce.encode() + b"\x1e",
+            b"\x1e" + self._nonce.encode() + rb":(\d+):(\d+):(.*?):" + self._nonce.encode() + b"\x1e",
             re.S,
         )
         self._scratch = Path(tempfile.mkdtemp(prefix="agentexec-bash-"))
         self._script = self._scratch / "command.sh"
         self._script_fd: Optional[int] = None
+        # Each command line carries an id that its marker repeats: a marker with another id comes
+        # from a prompt no command of ours caused (a Ctrl-C that reached bash before the line did).
+        self._command_id = 0
+        self._interrupted = False
         # What `set -x` prints for the sourcing itself: the one traced step that is ours.
         self._source_trace = re.compile(rb"\A[^\n]{0,64}\. " + re.escape(str(self._script).encode()) + rb"\n")
         self._terminal = ""  # bash's own terminal, /dev/pts/N
@@ -386,10 +390,12 @@ class BashSession:
         self._watchdog = _start_watchdog(self._child.pid)
         self._out = _OutputTerminal()
         self.running = False
+        self._command_id, self._interrupted = 0, False  # a fresh bash's first marker carries id 0
         nonce = self._nonce
         setup = (
             "stty -onlcr -echo 2>/dev/null; set -m; set +o history; unset HISTFILE; "
-            f'__aex_prompt() {{ builtin printf \'\\036%s:%s:%s:%s\\036\' {nonce} "${{__aex_rc:-$?}}" "$PWD" {nonce} '
+            f"__aex_prompt() {{ builtin printf '\\036%s:%s:%s:%s:%s\\036' {nonce} "
+            f'"${{__aex_id:-0}}" "${{__aex_rc:-$?}}" "$PWD" {nonce} '
             '>"$__aex_tty"; __aex_rc=; }; '
             f"__aex_tty={_quote(self._out.path)}; {_RESET}\n"
         )
@@ -487,12 +493,14 @@ class BashSession:
             notes.append("the command sets errexit, so it ran in a subshell: its state changes do not persist")
         self._write_script(command)
         self._out.hold()
-        prefix = ""
+        self._command_id += 1
+        self._interrupted = False
+        prefix = f"{{ __aex_id={self._command_id}; }} 2>/dev/null; "
         if self._out.path != self._bash_tty:  # a new output terminal: tell bash before anything can cut the line
-            prefix = f"{{ __aex_tty={_quote(self._out.path)}; }} 2>/dev/null; "
+            prefix += f"{{ __aex_tty={_quote(self._out.path)}; }} 2>/dev/null; "
             self._bash_tty = self._out.path
+        self.running = True  # before sending: an interrupt from another thread must count for this line
         self._child.send(f'{prefix}{body} >"$__aex_tty" 2>&1; {_RESET}\n')
-        self.running = True
         return notes
 
     def _write_script(self, command: str) -> None:
@@ -504,6 +512,7 @@ class BashSession:
     def interrupt(self) -> None:
         """Send Ctrl-C to whatever is running in the foreground."""
         if self.alive and self._child is not None:
+            self._interrupted = self.running
             self._child.send(CONTROL_KEYS["C-c"])
 
     def _input_fd(self) -> int:
@@ -610,6 +619,9 @@ class BashSession:
                 data, first = self._source_trace.sub(b"", data, count=1), False
             pending += data
             found = self._marker.search(pending, max(0, len(pending) - len(data) - _MARKER_WINDOW))
+            if found and not self._is_current(found):
+                pending = pending[: found.start()] + pending[found.end() :]
+                continue
             if found:
                 deliver(out_fd, pending[: found.start()], final=True)
                 deliver(main_fd, self._read_rest(main_fd), final=True)
@@ -620,11 +632,22 @@ class BashSession:
                 cut = len(pending)
             deliver(out_fd, pending[:cut])
             pending = pending[cut:]
-        self.cwd = found.group(2).decode("utf-8", "replace")
+        self.cwd = found.group(3).decode("utf-8", "replace")
         self.running = False
-        result = self._result(buffer, int(found.group(1)), running=False, timed_out=None, stats=stats)
+        result = self._result(buffer, int(found.group(2)), running=False, timed_out=None, stats=stats)
         self._check_output_terminal(result)
         return result
+
+    def _is_current(self, found: re.Match[bytes]) -> bool:
+        """Whether a marker ends the current command.
+
+        A marker with an older id means a Ctrl-C reached bash at its prompt. If we sent that
+        Ctrl-C while our line was in flight, the terminal discarded the line, so the command never
+        started and that marker ends it; otherwise it is a stray prompt to skip.
+        """
+        if int(found.group(1)) == self._command_id:
+            return True
+        return self._interrupted
 
     def _waiting_for_input(self) -> bool:
         """Whether a process of the session is blocked reading one of its terminals (/proc/PID/syscall)."""
