@@ -96,7 +96,7 @@ def test_grading_summary_logs_and_fresh_workspaces(project: Path) -> None:
     (project / "more.jsonl").write_text(
         json.dumps(task("line1", run("echo hi")))
         + "\n\n"
-        + json.dumps({"actions": [run("exit 3")], "check": [run("true")]})
+        + json.dumps({"actions": [run("false")], "check": [run("true")]})
         + "\n"
     )
 
