@@ -202,7 +202,7 @@ def test_failures_stay_isolated(ops_project: Path) -> None:
 
 def test_a_task_timeout_comes_from_config(ops_project: Path) -> None:
     (ops_project / "agentexec.toml").write_text(
-        '[core]\nruntime_executor = "ops:OpsExecutor"\n\n[batch]\ntimeout = 1\n'
+        '[core]\nruntime_executor = "ops:OpsExecutor"\n\n[batch]\ntimeout = 2\n'
     )
     write_json(ops_project / "slow.json", task("slow", {"action": "nap", "args": {"seconds": 30}}))
     done = run_cli("batch", "slow.json", "--out", "out", cwd=ops_project)
