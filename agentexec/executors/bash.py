@@ -386,6 +386,9 @@ class BashSession:
             dimensions=(ROWS, COLUMNS),
         )
         self._child.delaybeforesend = None
+        # ptyprocess sleeps 0.1 s after closing; the session is SIGKILLed before that, so skip it.
+        self._child.ptyproc.delayafterclose = 0
+        self._child.ptyproc.delayafterterminate = 0.01
         self._terminal = _terminal_of(self._child.pid)
         self._watchdog = _start_watchdog(self._child.pid)
         self._out = _OutputTerminal()
