@@ -276,10 +276,12 @@ def make_project(root: Path, files: dict[str, str]) -> None:
 def usage_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every case's CLI run, each in its own project; run a few at a time since each is mostly start-up."""
 
+    # Directories are made here, in one thread: pytest's temp-path factory is not thread-safe.
+    projects = {case.id: tmp_path_factory.mktemp(case.id) for case in CASES}
+
     def run_case(case: Case) -> subprocess.CompletedProcess[str]:
-        project = tmp_path_factory.mktemp(case.id)
-        make_project(project, case.files)
-        return run_cli(*case.argv, cwd=project, env=case.env)
+        make_project(projects[case.id], case.files)
+        return run_cli(*case.argv, cwd=projects[case.id], env=case.env)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip([c.id for c in CASES], pool.map(run_case, CASES), strict=True))
