@@ -76,8 +76,8 @@ def test_set_e_in_a_command_stops_it_and_keeps_the_session(rt):
 
 def test_xtrace_shows_the_command_only_and_builtins_can_be_shadowed(rt):
     run(rt, "set -x; printf() { echo shadowed; }")
-    assert run(rt, "echo traced").content == "++ echo traced\ntraced\n"
-    assert run(rt, "set +x; unset -f printf; printf 'plain'").content == "++ set +x\nplain"
+    assert run(rt, "echo traced").content == "+++ echo traced\ntraced\n"
+    assert run(rt, "set +x; unset -f printf; printf 'plain'").content == "+++ set +x\nplain"
 
 
 def test_commands_that_change_ps1_or_prompt_command_do_not_break_the_session(rt):

@@ -357,6 +357,12 @@ class BashSession:
         self._scratch = Path(tempfile.mkdtemp(prefix="agentexec-bash-"))
         self._script = self._scratch / "command.sh"
         self._script_fd: Optional[int] = None
+        # What bash is told per command is one word: `. RUNNER`. A Ctrl-C that lands while bash
+        # reads that line (bash reads a terminal byte by byte) leaves only a tail of it, which is
+        # never a command that exists (digits, a path no one has), so no half line can run.
+        self._runner = self._scratch / f"aexrun{secrets.randbelow(10**16):016d}"
+        self._runner_fd: Optional[int] = None
+        self._runner_trace = re.compile(rb"[^\n]{0,64}\. " + re.escape(str(self._runner).encode()) + rb"\n")
         # Each command line carries an id that its marker repeats: a marker with another id comes
         # from a prompt no command of ours caused (a Ctrl-C that reached bash before the line did).
         self._command_id = 0
@@ -364,7 +370,6 @@ class BashSession:
         # What `set -x` prints for the sourcing itself: the one traced step that is ours.
         self._source_trace = re.compile(rb"\A[^\n]{0,64}\. " + re.escape(str(self._script).encode()) + rb"\n")
         self._terminal = ""  # bash's own terminal, /dev/pts/N
-        self._bash_tty = ""  # the output terminal bash's $__aex_tty names
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -377,6 +382,7 @@ class BashSession:
         self._scratch.mkdir(parents=True, exist_ok=True)
         # Rewritten in place for each command: on ext4, truncating on open costs milliseconds.
         self._script_fd = os.open(self._script, os.O_WRONLY | os.O_CREAT, 0o600)
+        self._runner_fd = os.open(self._runner, os.O_WRONLY | os.O_CREAT, 0o600)
         self._child = pexpect.spawn(
             "/bin/bash",
             ["--noprofile", "--norc", "--noediting", "-i"],
@@ -402,7 +408,6 @@ class BashSession:
             '>"$__aex_tty"; __aex_rc=; }; '
             f"__aex_tty={_quote(self._out.path)}; {_RESET}\n"
         )
-        self._bash_tty = self._out.path
         self._child.send(setup)
         result = self._collect(timeout=30, no_output_timeout=None, on_output=None, quiet=True)
         if result.running:
@@ -418,9 +423,10 @@ class BashSession:
             except Exception:  # noqa: BLE001 - it is gone either way
                 pass
         self._stop_watchdog()
-        if self._script_fd is not None:
-            os.close(self._script_fd)
-            self._script_fd = None
+        for fd in (self._script_fd, self._runner_fd):
+            if fd is not None:
+                os.close(fd)
+        self._script_fd = self._runner_fd = None
         if self._out is not None:
             self._out.close()
             self._out = None
@@ -494,23 +500,23 @@ class BashSession:
         if _ERREXIT.search(command):
             body = f"( . {script} )"
             notes.append("the command sets errexit, so it ran in a subshell: its state changes do not persist")
-        self._write_script(command)
+        self._write(self._script_fd, command)
         self._out.hold()
         self._command_id += 1
         self._interrupted = False
-        prefix = f"{{ __aex_id={self._command_id}; }} 2>/dev/null; "
-        if self._out.path != self._bash_tty:  # a new output terminal: tell bash before anything can cut the line
-            prefix += f"{{ __aex_tty={_quote(self._out.path)}; }} 2>/dev/null; "
-            self._bash_tty = self._out.path
+        setup = f"{{ __aex_id={self._command_id} __aex_tty={_quote(self._out.path)}; }} 2>/dev/null"
+        self._write(self._runner_fd, f'{setup}\n{body} >"$__aex_tty" 2>&1\n{_RESET}')
         self.running = True  # before sending: an interrupt from another thread must count for this line
-        self._child.send(f'{prefix}{body} >"$__aex_tty" 2>&1; {_RESET}\n')
+        self._child.send(f". {_quote(str(self._runner))}\n")
         return notes
 
-    def _write_script(self, command: str) -> None:
-        assert self._script_fd is not None
-        data = (command + "\n").encode("utf-8", "surrogateescape")
-        os.pwrite(self._script_fd, data, 0)
-        os.ftruncate(self._script_fd, len(data))
+    @staticmethod
+    def _write(fd: Optional[int], text: str) -> None:
+        """Rewrite one of the session's files in place (truncating on open costs milliseconds on ext4)."""
+        assert fd is not None
+        data = (text + "\n").encode("utf-8", "surrogateescape")
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
 
     def interrupt(self) -> None:
         """Send Ctrl-C to whatever is running in the foreground."""
@@ -611,7 +617,7 @@ class BashSession:
                     deliver(out_fd, pending + self._read_rest(out_fd), final=True)
                     return self._died(buffer, stats)
                 last_output = time.monotonic()
-                deliver(main_fd, data)
+                deliver(main_fd, self._runner_trace.sub(b"", data))
             if out_fd not in ready:
                 continue
             data = _read(out_fd)
