@@ -26,7 +26,7 @@ from agentexec import __version__
 from agentexec.errors import AgentexecError, EventFormatError
 from agentexec.events import Action, Output, as_action, error, to_dict
 from agentexec.executors.base import BaseActionExecutor
-from agentexec.loading import instantiate
+from agentexec.loading import instantiate, set_up
 from agentexec.protocol import (
     MAX_REQUEST_BYTES,
     PROTOCOL_VERSION,
@@ -180,7 +180,7 @@ class Server:
     def _build(self, env: dict[str, str], kwargs: dict[str, Any]) -> BaseActionExecutor:
         arguments = {"workspace": self.workspace, "env": env, **self.executor_kwargs, **kwargs}
         executor = instantiate(self.executor_cls, arguments, "executor", "[executor]")
-        executor.setup()
+        set_up(executor, "executor", self.executor_path)  # a failing setup is released and said in one line
         log.info("executor %s ready in %s (pid %d)", self.executor_path, self.workspace, os.getpid())
         return executor
 
