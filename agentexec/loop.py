@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
-from agentexec.agents.base import Agent, State
+from agentexec.agents.base import Agent, State, StopRun
 from agentexec.errors import AgentexecError
 from agentexec.eventlog import EventLogWriter, stamp
 from agentexec.events import Action, Observation, Output, as_action, error, to_dict
@@ -172,7 +172,11 @@ def run_task(
             if task.timeout is not None and time.monotonic() - started > task.timeout:
                 result.outcome, result.message = "timeout", f"task timeout of {task.timeout:g} s reached"
                 break
-            act = as_action(agent.step(state))  # an agent may return the dict form too
+            try:
+                act = as_action(agent.step(state))  # an agent may return the dict form too
+            except StopRun as stop:
+                result.outcome, result.message = stop.outcome, str(stop)
+                break
             state.iteration += 1
             observation = execute(runtime, recorder, act, usage=agent.step_usage())
             state.history += [act, observation]

@@ -125,11 +125,11 @@ def test_budget_stops_the_run_cleanly(project: Path) -> None:
     # each request costs 900*5e-6 + 200*15e-6 = 0.0075: the second crosses 0.01, the third is never sent
     assert len(server.requests) == 2
     actions = [r for r in log if "action" in r]
-    assert [a["action"] for a in actions] == ["run", "run", "finish"]
-    assert actions[-1]["args"]["message"].startswith("stopped: cost budget spent (0.0150 of max_cost=0.01)")
+    assert [a["action"] for a in actions] == ["run", "run"]
+    assert log[-1]["result"]["message"].startswith("stopped: cost budget spent (0.0150 of max_cost=0.01)")
     assert actions[1]["usage"]["run_cost"] == 0.015
-    assert log[-1]["result"]["outcome"] == "finished"
-    assert result.returncode == 0
+    assert log[-1]["result"]["outcome"] == "budget"
+    assert result.returncode == 1  # a run that could not finish failed, whatever it did before
 
 
 def test_bad_agent_config_is_one_line(project: Path) -> None:

@@ -27,6 +27,18 @@ class State:
         return None
 
 
+class StopRun(Exception):
+    """Raised from ``step`` to end the run without finishing: the task fails with ``outcome``.
+
+    For an agent that cannot go on (its token or cost budget is spent), as opposed to one that
+    believes it is done and returns ``finish``.
+    """
+
+    def __init__(self, reason: str, outcome: str = "stopped") -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+
+
 class Agent(ABC):
     """Decides actions. Subclass it, implement ``step``, and name it in ``[core] agent``."""
 

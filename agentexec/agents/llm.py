@@ -29,7 +29,7 @@ import time
 from collections import deque
 from typing import Any, Optional
 
-from agentexec.agents.base import Agent, State
+from agentexec.agents.base import Agent, State, StopRun
 from agentexec.errors import ConfigError
 from agentexec.events import Action, Observation
 
@@ -160,7 +160,7 @@ class LLMAgent(Agent):
         while True:
             stop = self._over_budget()
             if stop:
-                return Action(action="finish", args={"message": stop})
+                raise StopRun(stop, outcome="budget")
             message = self._complete()
             calls = message.get("tool_calls") or []
             text = (message.get("content") or "").strip()
