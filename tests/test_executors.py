@@ -219,6 +219,18 @@ def test_connect_accepts_a_class_and_closes(tmp_path: Path) -> None:
     assert executor.events[-1] == "close" and runtime.executor is None
 
 
+class FailingClose(ActionExecutor):
+    def close(self) -> None:
+        super().close()
+        raise RuntimeError("cannot flush")
+
+
+def test_a_failing_close_is_logged_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with agentexec.connect(executor=FailingClose, workspace=tmp_path / "ws") as runtime:
+        assert runtime.execute({"action": "run", "args": {"command": "echo hi"}}).content == "hi\n"
+    assert "closing executor" in caplog.text and "RuntimeError: cannot flush" in caplog.text
+
+
 # -- run -----------------------------------------------------------------------------------
 
 
@@ -349,9 +361,20 @@ def test_edit_insert_and_undo(rt) -> None:
     assert nothing.is_error and "no edit history" in nothing.content
 
 
+def test_undo_of_create_removes_the_file(rt) -> None:
+    edit(rt, "create", "made.txt", file_text="x")
+    undone = edit(rt, "undo_edit", "made.txt")
+    assert not undone.is_error and "removed" in undone.content
+    assert not (rt.workspace / "made.txt").exists()
+
+
 def test_edit_missing_argument_names_it(rt) -> None:
     result = edit(rt, "str_replace", "sr.txt")
-    assert result.is_error and "needs old_str" in result.content
+    assert result.is_error and "needs a non-empty old_str" in result.content
+    (rt.workspace / "sr.txt").write_text("abc")
+    empty = edit(rt, "str_replace", "sr.txt", old_str="", new_str="x")
+    assert empty.is_error and "needs a non-empty old_str" in empty.content
+    assert (rt.workspace / "sr.txt").read_text() == "abc"
 
 
 # -- finish and message --------------------------------------------------------------------

@@ -66,7 +66,8 @@ class Editor:
     """The ``str_replace`` editor; remembers previous contents per file for ``undo_edit``."""
 
     def __init__(self) -> None:
-        self.history: dict[Path, list[str]] = {}
+        # Previous contents per file; None means the file did not exist, so undo removes it.
+        self.history: dict[Path, list[Optional[str]]] = {}
 
     def view(self, path: Path, view_range: Optional[list[int]] = None) -> str:
         if path.is_dir():
@@ -93,12 +94,12 @@ class Editor:
         if path.exists():
             raise EditError(f"file already exists at {path}; 'create' does not overwrite, use 'str_replace' or write")
         write_atomic(path, file_text)
-        self.history.setdefault(path, []).append("")
+        self.history.setdefault(path, []).append(None)
         return f"File created successfully at: {path}"
 
     def str_replace(self, path: Path, old_str: Optional[str], new_str: Optional[str]) -> str:
-        if old_str is None:
-            raise EditError("'str_replace' needs old_str")
+        if not old_str:
+            raise EditError("'str_replace' needs a non-empty old_str (the exact text to replace)")
         text = read_text(path)
         count = text.count(old_str)
         if count == 0:
@@ -132,7 +133,11 @@ class Editor:
         previous = self.history.get(path)
         if not previous:
             raise EditError(f"no edit history for {path}")
-        write_atomic(path, previous.pop())
+        content = previous.pop()
+        if content is None:
+            path.unlink(missing_ok=True)
+            return f"Last edit to {path} undone successfully: the file it created is removed."
+        write_atomic(path, content)
         return f"Last edit to {path} undone successfully."
 
     def _save(self, path: Path, old: str, new: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Optional
 
 from agentexec.events import Action, Observation, as_action
 from agentexec.executors.base import BaseActionExecutor
 from agentexec.loading import instantiate, load_class, set_up
 from agentexec.runtimes.base import OutputCallback, Runtime
+
+log = logging.getLogger(__name__)
 
 
 class LocalRuntime(Runtime):
@@ -40,4 +43,7 @@ class LocalRuntime(Runtime):
     def close(self) -> None:
         executor, self.executor = self.executor, None
         if executor is not None:
-            executor.close()
+            try:
+                executor.close()
+            except Exception as exc:  # noqa: BLE001 - a user's close() must not hide how the run went
+                log.warning("closing executor %s failed: %s: %s", self.executor_path, type(exc).__name__, exc)
