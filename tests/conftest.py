@@ -14,6 +14,22 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+#: The README's ten-line custom executor, as a user writes it beside their config.
+OPS_MODULE = '''\
+from agentexec.executors import ActionExecutor, action
+
+
+class OpsExecutor(ActionExecutor):
+    @action
+    def count_lines(self, path: str) -> str:
+        """Count the lines of a workspace file.
+
+        Args:
+            path: file to count, relative to the workspace.
+        """
+        return str(len(self.resolve(path).read_text().splitlines()))
+'''
+
 
 def run_cli(
     *args: str,

@@ -16,22 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, read_log, write_json
-
-OPS = '''\
-from agentexec.executors import ActionExecutor, action
-
-
-class OpsExecutor(ActionExecutor):
-    @action
-    def count_lines(self, path: str) -> str:
-        """Count the lines of a workspace file.
-
-        Args:
-            path: file to count, relative to the workspace.
-        """
-        return str(len(self.resolve(path).read_text().splitlines()))
-'''
+from conftest import OPS_MODULE, REPO, read_log, write_json
 
 COUNT_TASK = {
     "id": "count",
@@ -125,7 +110,7 @@ def test_json_output_is_events_then_result(cli, project: Path) -> None:
 
 def write_ops_project(directory: Path, config: str = '[core]\nruntime_executor = "ops:OpsExecutor"\n') -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "ops.py").write_text(OPS)
+    (directory / "ops.py").write_text(OPS_MODULE)
     (directory / "agentexec.toml").write_text(config)
 
 
@@ -186,7 +171,7 @@ def test_actions_json_gives_json_schema(cli, project: Path) -> None:
 
 
 def test_executor_flag_picks_module_in_cwd_without_config(cli, project: Path) -> None:
-    (project / "ops.py").write_text(OPS)
+    (project / "ops.py").write_text(OPS_MODULE)
     write_json(project / "task.json", COUNT_TASK)
     result = cli("run", "task.json", "--executor", "ops:OpsExecutor", "--log", "run.jsonl", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -6,28 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import read_log, run_cli, write_json
+from conftest import OPS_MODULE, read_log, run_cli, write_json
 from fake_openai import FakeOpenAI, failure, reply
-
-OPS = '''
-from agentexec.executors import ActionExecutor, action
-
-
-class OpsExecutor(ActionExecutor):
-    @action
-    def count_lines(self, path: str) -> str:
-        """Count the lines of a workspace file.
-
-        Args:
-            path: file to count, relative to the workspace.
-        """
-        return str(len(self.resolve(path).read_text().splitlines()))
-'''
 
 
 def setup_project(project: Path, base_url: str, **agent: Any) -> Path:
     """A project with a custom executor, an llm agent config pointing at the fake server, and a task."""
-    (project / "ops.py").write_text(OPS)
+    (project / "ops.py").write_text(OPS_MODULE)
     options = {"model": "fake-model", "base_url": base_url, "retry_initial_delay": 0.01, **agent}
     lines = [f"{key} = {json.dumps(value)}" for key, value in options.items()]
     (project / "agentexec.toml").write_text(
