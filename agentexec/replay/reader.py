@@ -12,11 +12,24 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
 from agentexec.errors import EventFormatError, UsageError
 from agentexec.eventlog import check_header
 from agentexec.events import Event, from_dict
+
+
+def open_log_text(path: Path, expected: str, errors: str = "strict") -> IO[str]:
+    """Open a log or trajectory for reading; a missing, directory or unreadable path is one usage line."""
+    try:
+        return open(path, encoding="utf-8", errors=errors)
+    except FileNotFoundError:
+        raise UsageError(f"log {path} not found; check the path") from None
+    except IsADirectoryError:
+        raise UsageError(f"log {path} is a directory; give {expected}") from None
+    except OSError as exc:
+        raise UsageError(f"log {path} cannot be read: {exc.strerror}") from None
+
 
 #: The format name of agentexec's own logs (importers name theirs).
 NATIVE = "agentexec"
@@ -51,14 +64,7 @@ class LogReader:
         self.header = check_header(header, f"{self.path}:1")
 
     def _numbered_lines(self) -> Iterator[tuple[int, str]]:
-        try:
-            handle = open(self.path, encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"log {self.path} not found; check the path") from None
-        except IsADirectoryError:
-            raise UsageError(f"log {self.path} is a directory; give a .jsonl event log") from None
-        except OSError as exc:
-            raise UsageError(f"log {self.path} cannot be read: {exc.strerror}") from None
+        handle = open_log_text(self.path, "a .jsonl event log")
         with handle:
             try:
                 for number, line in enumerate(handle, start=1):

@@ -18,7 +18,7 @@ from agentexec import __version__
 from agentexec.errors import EventFormatError, UsageError
 from agentexec.eventlog import LOG_FORMAT
 from agentexec.events import Action, Observation, to_dict
-from agentexec.replay.reader import Entry, LogReader
+from agentexec.replay.reader import Entry, LogReader, open_log_text
 
 
 class RecordedRun(Protocol):
@@ -151,17 +151,10 @@ _UNKNOWN = (
 
 
 def _first_line(path: Path) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.strip():
-                    return line
-    except FileNotFoundError:
-        raise UsageError(f"log {path} not found; check the path") from None
-    except IsADirectoryError:
-        raise UsageError(f"log {path} is a directory; give an event log or a trajectory file") from None
-    except OSError as exc:
-        raise UsageError(f"log {path} cannot be read: {exc.strerror}") from None
+    with open_log_text(path, "an event log or a trajectory file", errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                return line
     raise UsageError(f"log {path} is empty; give an event log or a trajectory file")
 
 
