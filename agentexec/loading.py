@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from agentexec.errors import ClassLoadError
 
@@ -99,33 +99,54 @@ def load_class(spec: str, kind: str, base: type) -> type:
 
 def instantiate(cls: type, kwargs: dict[str, Any], kind: str, where: str) -> Any:
     """Call ``cls(**kwargs)``, checking the arguments against its signature first."""
+    name = f"{cls.__module__}:{cls.__qualname__}"
     try:
-        signature = inspect.signature(cls)
+        signature: Optional[inspect.Signature] = inspect.signature(cls)
     except (TypeError, ValueError):
-        signature = None
+        signature = None  # nothing to check against (a builtin): the call below says what is wrong
     if signature is not None:
         try:
             signature.bind(**kwargs)
         except TypeError as exc:
-            accepted = [
-                name for name, p in signature.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-            ]
-            unknown = [k for k in kwargs if k not in signature.parameters]
-            hint = ""
-            if unknown:
-                close = difflib.get_close_matches(unknown[0], accepted, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ClassLoadError(
-                f"{kind} {cls.__module__}:{cls.__qualname__} rejected its arguments from {where}: {exc}"
-                f"{hint}; it accepts: {', '.join(accepted) or 'no arguments'}"
-            ) from None
-    name = f"{cls.__module__}:{cls.__qualname__}"
+            raise _rejected(cls, kwargs, kind, where, exc) from None
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc):  # passed on through **kwargs to a base class
+            raise _rejected(cls, kwargs, kind, where, exc) from None
+        raise ClassLoadError(f"{kind} {name} rejected its arguments from {where}{_where(exc)}: {exc}") from None
+    except ValueError as exc:
         raise ClassLoadError(f"{kind} {name} rejected its arguments from {where}{_where(exc)}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any failure in a user's constructor (a missing API key, ...)
         raise ClassLoadError(f"{kind} {name} failed to start{_where(exc)}: {type(exc).__name__}: {exc}") from None
+
+
+def accepted_arguments(cls: type) -> list[str]:
+    """The keyword arguments ``cls(...)`` takes, following ``**kwargs`` an ``__init__`` hands to its base."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            break
+        names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+def _rejected(cls: type, kwargs: dict[str, Any], kind: str, where: str, exc: TypeError) -> ClassLoadError:
+    accepted = accepted_arguments(cls)
+    unknown = [key for key in kwargs if key not in accepted]
+    close = difflib.get_close_matches(unknown[0], accepted, n=1) if unknown else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ClassLoadError(
+        f"{kind} {cls.__module__}:{cls.__qualname__} rejected its arguments from {where}: {exc}"
+        f"{hint}; it accepts: {', '.join(accepted) or 'no arguments'}"
+    )
 
 
 def set_up(obj: Any, kind: str, spec: str) -> None:

@@ -227,6 +227,12 @@ CASES = [
     ),
     Case("agent-argument-rejected", ["run", "t.json"], ["[agent]", "'steps'"], toml("[agent]\nsteps = 3\n")),
     Case(
+        "runtime-option-did-you-mean",  # the sandbox passes unknown keys on through **kwargs to its bases
+        ["run", "t.json"],
+        ["[runtime]", "'netwrok'", "did you mean 'network'", "it accepts: network"],
+        toml('[core]\nruntime = "sandbox"\n[runtime]\nnetwrok = true\n'),
+    ),
+    Case(
         "malformed-task-json",
         ["run", "bad.json"],
         ["bad.json:3:23", "invalid JSON"],

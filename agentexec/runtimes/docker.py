@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-from pathlib import Path
 from typing import Any, Optional
 
 from agentexec.errors import ConfigError
@@ -32,21 +31,16 @@ class DockerRuntime(RemoteRuntime):
 
     def __init__(
         self,
-        executor: str = "agentexec.executors:ActionExecutor",
-        executor_kwargs: Optional[dict[str, Any]] = None,
-        workspace: str | Path = ".",
-        env: Optional[dict[str, str]] = None,
+        *,
         image: Optional[str] = None,
         container: Optional[str] = None,
         docker: str = "docker",
         run_args: Optional[list[str]] = None,
         agentexec_command: Optional[list[str]] = None,
         mount_workspace: bool = True,
-        restart: bool = False,
-        response_timeout: float = 30.0,
-        import_paths: Optional[list[str]] = None,
+        **common: Any,
     ) -> None:
-        super().__init__(executor, executor_kwargs, workspace, env, restart, response_timeout, import_paths)
+        super().__init__(**common)
         if bool(image) == bool(container):
             raise ConfigError("the docker runtime needs exactly one of [runtime] image = ... or container = ...")
         self.image = image

@@ -23,7 +23,6 @@ import threading
 import time
 from abc import abstractmethod
 from collections import deque
-from pathlib import Path
 from typing import Any, Optional
 
 from pydantic import BaseModel
@@ -190,15 +189,13 @@ class RemoteRuntime(Runtime):
 
     def __init__(
         self,
-        executor: str = "agentexec.executors:ActionExecutor",
-        executor_kwargs: Optional[dict[str, Any]] = None,
-        workspace: str | Path = ".",
-        env: Optional[dict[str, str]] = None,
+        *,
         restart: bool = False,
         response_timeout: float = 30.0,
         import_paths: Optional[list[str]] = None,
+        **common: Any,
     ) -> None:
-        super().__init__(executor, executor_kwargs, workspace, env)
+        super().__init__(**common)
         self.restart = restart
         self.response_timeout = float(response_timeout)
         self.import_paths = [str(p) for p in import_paths or []]

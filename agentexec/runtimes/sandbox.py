@@ -40,19 +40,14 @@ class SandboxRuntime(ProcessRuntime):
 
     def __init__(
         self,
-        executor: str = "agentexec.executors:ActionExecutor",
-        executor_kwargs: Optional[dict[str, Any]] = None,
-        workspace: str | Path = ".",
-        env: Optional[dict[str, str]] = None,
+        *,
         network: bool = False,
         ro_binds: Optional[list[str]] = None,
         rw_binds: Optional[list[str]] = None,
         bwrap: str = "bwrap",
-        restart: bool = False,
-        response_timeout: float = 30.0,
-        import_paths: Optional[list[str]] = None,
+        **common: Any,
     ) -> None:
-        super().__init__(executor, executor_kwargs, workspace, env, restart, response_timeout, import_paths)
+        super().__init__(**common)
         self.network = network
         self.ro_binds = [_bind(spec) for spec in ro_binds or []]
         self.rw_binds = [_bind(spec) for spec in rw_binds or []]

@@ -33,10 +33,7 @@ class SSHRuntime(RemoteRuntime):
 
     def __init__(
         self,
-        executor: str = "agentexec.executors:ActionExecutor",
-        executor_kwargs: Optional[dict[str, Any]] = None,
-        workspace: str | Path = ".",
-        env: Optional[dict[str, str]] = None,
+        *,
         host: str = "",
         port: Optional[int] = None,
         user: Optional[str] = None,
@@ -44,11 +41,9 @@ class SSHRuntime(RemoteRuntime):
         ssh: str = "ssh",
         ssh_options: Optional[list[str]] = None,
         agentexec_command: str = "agentexec",
-        restart: bool = False,
-        response_timeout: float = 30.0,
-        import_paths: Optional[list[str]] = None,
+        **common: Any,
     ) -> None:
-        super().__init__(executor, executor_kwargs, workspace, env, restart, response_timeout, import_paths)
+        super().__init__(**common)
         if not host:
             raise ConfigError('the ssh runtime needs [runtime] host = "user@host" (or an ~/.ssh/config alias)')
         self.host = host
