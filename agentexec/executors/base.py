@@ -8,6 +8,7 @@ JSON Schema that ``agentexec actions``, LLM tool lists and the server's ``hello`
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import time
@@ -205,8 +206,13 @@ class BaseActionExecutor(RuntimeExecutor):
 
     @classmethod
     def action_schemas(cls) -> list[dict[str, Any]]:
-        """Each action as a tool schema, sorted by name."""
-        return [spec.schema() for spec in cls.action_specs().values()]
+        """Each action as a tool schema, sorted by name (generated once per class: pydantic's schema
+        generation costs milliseconds, and every run asks for the tools)."""
+        cached = cls.__dict__.get("_agentexec_schemas")
+        if cached is None:
+            cached = [spec.schema() for spec in cls.action_specs().values()]
+            cls._agentexec_schemas = cached  # type: ignore[attr-defined]
+        return copy.deepcopy(cached)
 
     def run_action(self, request: Action | dict[str, Any], on_output: OutputCallback | None = None) -> Observation:
         """Perform one action and return its observation; never raises for a bad action.

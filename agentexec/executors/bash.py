@@ -104,6 +104,7 @@ _JOB_NOTICE = re.compile(
 # empty and the marker takes bash's $? (130).
 # The session's own steps run inside `{ ...; } 2>/dev/null`, so `set -x` traces only the command.
 _RESET = "{ __aex_rc=$? PROMPT_COMMAND='{ __aex_prompt; } 2>/dev/null' PS1= PS2= PS0=; } 2>/dev/null"
+REAP_WAIT = 0.5  # seconds close() waits for the processes it killed to be reaped
 _MARKER_WINDOW = 4096 + 128  # the longest marker: two nonces, an exit code and PATH_MAX
 
 
@@ -394,7 +395,7 @@ class BashSession:
         self._child.delaybeforesend = None
         # ptyprocess sleeps 0.1 s after closing; the session is SIGKILLed before that, so skip it.
         self._child.ptyproc.delayafterclose = 0
-        self._child.ptyproc.delayafterterminate = 0.01
+        self._child.ptyproc.delayafterterminate = 0.001
         self._terminal = _terminal_of(self._child.pid)
         self._watchdog = _start_watchdog(self._child.pid)
         self._out = _OutputTerminal()
@@ -437,17 +438,15 @@ class BashSession:
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _stop_watchdog(self) -> None:
-        """Closing the watchdog's pipe tells it to kill what is left of the session and exit."""
+        """Retire the watchdog: ``close()`` has just swept the session itself, so a second sweep
+        (its slow shell loop over /proc, milliseconds per close) would find nothing."""
         if self._watchdog is None:
             return
         process, pipe = self._watchdog
         self._watchdog = None
+        process.kill()
+        process.wait()
         os.close(pipe)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
     # -- commands --------------------------------------------------------------------------
 
@@ -776,8 +775,8 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def _session_members(sid: int) -> list[int]:
-    """Live (not zombie) processes whose session id is ``sid`` (fields 3 and 6 of /proc/PID/stat)."""
+def _session_members(sid: int, zombies: bool = False) -> list[int]:
+    """Live processes (and zombies, if asked) whose session id is ``sid`` (fields 3 and 6 of /proc/PID/stat)."""
     members = []
     try:
         entries = os.listdir("/proc")
@@ -789,7 +788,7 @@ def _session_members(sid: int) -> list[int]:
         try:
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
-            if int(fields[3]) == sid and fields[0] != b"Z":
+            if int(fields[3]) == sid and (zombies or fields[0] != b"Z"):
                 members.append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
@@ -797,16 +796,31 @@ def _session_members(sid: int) -> list[int]:
 
 
 def _kill_session(leader: int) -> None:
-    """Kill every process in the session led by ``leader``, again while any is left (forks race us)."""
+    """Kill every process in the session led by ``leader`` and return once they are gone.
+
+    bash goes last: while it lives it reaps its children, whereas an orphan's zombie waits for
+    init, which here may take seconds. Members are killed again while any is left (forks race us).
+    """
+    watched = set(_session_members(leader, zombies=True)) - {leader}  # a zombie is gone once reaped
     for _ in range(5):
-        victims = _session_members(leader)
+        victims = [pid for pid in _session_members(leader) if pid != leader]
         if not victims:
-            return
+            break
         for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:  # gone already, or not ours to kill (sudo): nothing more to do
-                pass
+            _kill(pid)
+        watched.update(victims)
+    deadline = time.monotonic() + REAP_WAIT
+    while watched and time.monotonic() < deadline:
+        time.sleep(0.001)
+        watched = {pid for pid in watched if os.path.exists(f"/proc/{pid}")}
+    _kill(leader)  # our caller reaps it
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:  # gone already, or not ours to kill (sudo): nothing more to do
+        pass
 
 
 #: Waits for EOF on stdin (this process closed the pipe or died), then kills every live process
