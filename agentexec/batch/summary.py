@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,6 +20,9 @@ STATUSES = ("passed", "failed", "error", "cancelled", "not_run")
 #: Statuses a re-run skips by default, and with ``--rerun-failed``.
 FINISHED = ("passed", "failed", "error")
 KEEP_ON_RERUN_FAILED = ("passed",)
+#: Seconds between rewrites of summary.json while tasks finish; a driver killed outright loses at
+#: most this much of it, and those tasks run again on the next resume.
+SAVE_INTERVAL = 0.5
 
 
 def status_of(result: dict[str, Any]) -> str:
@@ -75,6 +79,7 @@ class Summary:
         self.entries = {task_id: not_run(task_id) for task_id in task_ids}
         self.interrupted = False
         self.reused = 0
+        self.saved_at = 0.0
 
     def to_run(self, rerun_failed: bool, force: bool) -> list[str]:
         """Ids to run now; the others keep their previous entry."""
@@ -90,8 +95,11 @@ class Summary:
         return ids
 
     def record(self, entry: dict[str, Any]) -> None:
+        """Keep a finished task's entry; the file is rewritten at most every ``SAVE_INTERVAL`` seconds
+        (and always at the end), so a thousand fast tasks do not rewrite it a thousand times."""
         self.entries[entry["id"]] = entry
-        self.save()
+        if time.monotonic() - self.saved_at >= SAVE_INTERVAL:
+            self.save()
 
     def totals(self) -> dict[str, Any]:
         counts = {status: 0 for status in STATUSES}
@@ -120,6 +128,7 @@ class Summary:
         tmp = self.path.with_name(f".summary.json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.data(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
+        self.saved_at = time.monotonic()
 
 
 def _load(path: Path) -> dict[str, dict[str, Any]]:

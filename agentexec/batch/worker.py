@@ -19,8 +19,13 @@ from typing import Any, Optional
 from agentexec.assembly import build_agent, build_runtime
 from agentexec.batch.jobs import Job, config_from_data, unpack
 from agentexec.eventlog import make_header
+from agentexec.executors import ActionExecutor
 from agentexec.loop import LogSink, RunResult, run_task
 from agentexec.tasks import Task
+
+# Imported in the fork server, so every task's process inherits the standard actions' argument
+# models and schemas instead of building them again (about 15 ms a task).
+ActionExecutor.action_schemas()
 
 
 class MemorySink:

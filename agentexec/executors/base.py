@@ -9,6 +9,7 @@ JSON Schema that ``agentexec actions``, LLM tool lists and the server's ``hello`
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 import time
@@ -50,11 +51,7 @@ class ActionSpec:
 
     def schema(self) -> dict[str, Any]:
         """The action as a tool: name, description and JSON Schema of its arguments."""
-        parameters = self.arguments.model_json_schema()
-        parameters.pop("title", None)
-        for prop in parameters.get("properties", {}).values():
-            prop.pop("title", None)
-        return {"name": self.name, "description": self.description, "parameters": parameters}
+        return copy.deepcopy(_tool_schema(self))
 
     def signature(self) -> str:
         """Arguments as ``name: type = default`` text, for error messages and listings."""
@@ -103,6 +100,17 @@ def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return "\n".join(description).strip(), arg_docs
 
 
+@functools.cache
+def _tool_schema(spec: ActionSpec) -> dict[str, Any]:
+    """Generated once per spec: pydantic's schema generation costs milliseconds, and every run asks for tools."""
+    parameters = spec.arguments.model_json_schema()
+    parameters.pop("title", None)
+    for prop in parameters.get("properties", {}).values():
+        prop.pop("title", None)
+    return {"name": spec.name, "description": spec.description, "parameters": parameters}
+
+
+@functools.cache  # a subclass reuses the specs of the handlers it inherits
 def _build_spec(
     name: str, method_name: str, func: Callable[..., Any], inherited: Optional[ActionSpec] = None
 ) -> ActionSpec:
@@ -206,13 +214,8 @@ class BaseActionExecutor(RuntimeExecutor):
 
     @classmethod
     def action_schemas(cls) -> list[dict[str, Any]]:
-        """Each action as a tool schema, sorted by name (generated once per class: pydantic's schema
-        generation costs milliseconds, and every run asks for the tools)."""
-        cached = cls.__dict__.get("_agentexec_schemas")
-        if cached is None:
-            cached = [spec.schema() for spec in cls.action_specs().values()]
-            cls._agentexec_schemas = cached  # type: ignore[attr-defined]
-        return copy.deepcopy(cached)
+        """Each action as a tool schema, sorted by name."""
+        return [spec.schema() for spec in cls.action_specs().values()]
 
     def run_action(self, request: Action | dict[str, Any], on_output: OutputCallback | None = None) -> Observation:
         """Perform one action and return its observation; never raises for a bad action.
