@@ -1,11 +1,12 @@
 """A persistent bash session on a pseudo-terminal, built for agents rather than for humans.
 
-How a command runs: its text is written to a file and bash is told ``{ . FILE; } >OUT 2>&1``, so
-no command text ever crosses the terminal (no echo to strip, no 4 KiB line limit, no tab
-completion of pasted text). Completion is detected by a prompt marker printed by
-``PROMPT_COMMAND``: a random nonce with the exit code and the cwd. After every command the marker
-machinery is re-asserted, so a command that changes ``PS1`` or ``PROMPT_COMMAND`` cannot hide the
-end of the next one.
+How a command runs: its text is written to a file, a runner file wraps it (``{ . FILE; } >OUT
+2>&1`` and the marker machinery), and bash is sent one word, ``. RUNNER``, so no command text ever
+crosses the terminal (no echo to strip, no 4 KiB line limit, no tab completion of pasted text, no
+half line left to run when a Ctrl-C lands mid-line). Completion is detected by a prompt marker
+printed by ``PROMPT_COMMAND``: a random nonce with the command's id, its exit code and the cwd.
+After every command the marker machinery is re-asserted, so a command that changes ``PS1`` or
+``PROMPT_COMMAND`` cannot hide the end of the next one.
 
 Two terminals: bash's own (its controlling terminal, where input and keys travel, and where
 programs writing to ``/dev/tty`` write) and an *output terminal* that a command's stdout and
@@ -18,33 +19,34 @@ so C-z stops the foreground job and gives bash back, as in a terminal.
 
 Output is read with ``select``/``os.read`` and markers are looked for only in the newest bytes, so
 a 10 MB output costs linear time; pexpect is used to spawn and signal bash, with its
-human-friendly 50 ms ``delaybeforesend`` turned off. A watchdog process outside the session kills
-every process of the session if this process dies without closing it (even by SIGKILL).
+human-friendly 50 ms ``delaybeforesend`` turned off. Cleaning and capping the output lives in
+``output``; finding and killing the session's processes, and the watchdog that does so if this
+process dies without closing it (even by SIGKILL), in ``sessionprocs``.
 """
 
 from __future__ import annotations
 
-import codecs
 import fcntl
 import os
 import re
 import secrets
 import select
 import shutil
-import signal
 import struct
 import subprocess
 import tempfile
 import termios
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import pexpect
+
+from agentexec.executors.output import OutputBuffer, OutputDecoder, make_file
+from agentexec.executors.sessionprocs import kill_session, session_members, start_watchdog
 
 #: Environment given to every session so that no program waits for a human or pages its output.
 NON_INTERACTIVE_ENV = {
@@ -84,27 +86,15 @@ _INPUT_SYSCALLS = {
     "aarch64": {"63": "read", "72": "pselect6"},
 }
 
-#: A spill file stops growing here (``yes`` until a timeout must not fill the disk).
-SPILL_LIMIT_CHARS = 100_000_000
-
 #: The background log stops growing here; it is still drained so that writers never block.
 BACKGROUND_LOG_LIMIT = 64 * 1024 * 1024
 
 _ERREXIT = re.compile(r"(^|[\s;&|(])set\s+(-[a-zA-Z]*e[a-zA-Z]*|-o\s+errexit)\b")
-_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# bash's job reports ("[1]+  Done   sleep 1"), with the job's text when it spans lines (bash
-# indents its body by four spaces and puts do/done/then/fi/esac/} on lines of their own): about
-# background jobs, so not a command's output. "Stopped" stays: it reports what C-z did.
-_JOB_NOTICE = re.compile(
-    r"^\[\d+\][+\- ] +(?!Stopped)[A-Z][^\n]*(\n|$)((    [^\n]*|do|done|then|else|fi|esac|\}|\{)(\n|$))*", re.M
-)
 # Re-asserted after every command, so that one changing them cannot hide the end of the next.
 # __aex_prompt empties __aex_rc after each marker, so a command line that C-c cut short leaves it
 # empty and the marker takes bash's $? (130).
 # The session's own steps run inside `{ ...; } 2>/dev/null`, so `set -x` traces only the command.
 _RESET = "{ __aex_rc=$? PROMPT_COMMAND='{ __aex_prompt; } 2>/dev/null' PS1= PS2= PS0=; } 2>/dev/null"
-REAP_WAIT = 0.5  # seconds close() waits for the processes it killed to be reaped
 _MARKER_WINDOW = 4096 + 128  # the longest marker: two nonces, an exit code and PATH_MAX
 
 
@@ -121,92 +111,6 @@ class CommandResult:
     output_path: Optional[str] = None
     total_chars: int = 0
     background_log: Optional[str] = None
-
-
-class OutputBuffer:
-    """Keeps the head and tail of a command's output within ``limit`` characters.
-
-    Everything beyond the limit is spilled in full to a file (up to ``SPILL_LIMIT_CHARS``), so
-    nothing is lost and memory stays bounded however much a command prints.
-    """
-
-    def __init__(self, limit: int, spill_dir: Path) -> None:
-        self.limit = limit
-        self.spill_dir = spill_dir
-        self.head: list[str] = []
-        self.head_size = 0
-        self.tail: deque[str] = deque()
-        self.tail_size = 0
-        self.total = 0
-        self.spilled = 0
-        self.spill_path: Optional[Path] = None
-        self._spill = None
-
-    def add(self, text: str) -> None:
-        if not text:
-            return
-        self.total += len(text)
-        if self._spill is not None:
-            self._write_spill(text)
-        elif self.total > self.limit:
-            handle, name = _make_file(self.spill_dir, "output-", ".txt")
-            self._spill = os.fdopen(handle, "w", encoding="utf-8", errors="replace")
-            self.spill_path = Path(name)
-            self._write_spill("".join(self.head) + "".join(self.tail) + text)
-        half = self.limit // 2
-        if self.head_size < half:
-            take = text[: half - self.head_size]
-            self.head.append(take)
-            self.head_size += len(take)
-            text = text[len(take) :]
-        if text:
-            self.tail.append(text)
-            self.tail_size += len(text)
-            while self.tail and self.tail_size - len(self.tail[0]) >= self.limit - half:
-                self.tail_size -= len(self.tail.popleft())
-
-    def _write_spill(self, text: str) -> None:
-        assert self._spill is not None
-        room = SPILL_LIMIT_CHARS - self.spilled
-        if room > 0:
-            self._spill.write(text[:room])
-            self.spilled += min(room, len(text))
-
-    def text(self) -> str:
-        head = "".join(self.head)
-        tail = "".join(self.tail)
-        if self._spill is None:
-            return head + tail
-        self._spill.close()
-        keep = self.limit - len(head)
-        tail = tail[-keep:] if keep > 0 else ""
-        cut = self.total - len(head) - len(tail)
-        where = f"full output in {self.spill_path}"
-        if self.spilled < self.total:
-            where = f"the first {self.spilled} characters are in {self.spill_path}"
-        return f"{head}\n[... {cut} characters cut; {where} ...]\n{tail}"
-
-
-class _Decoder:
-    """Turns one terminal's bytes into clean text and remembers what had to be cleaned."""
-
-    def __init__(self, stats: dict[str, bool]) -> None:
-        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.stats = stats
-
-    def __call__(self, data: bytes, final: bool = False) -> str:
-        text = self.decoder.decode(data, final)
-        if not text:
-            return ""
-        if "\ufffd" in text and text.count("\ufffd") > data.count(b"\xef\xbf\xbd"):
-            self.stats["invalid"] = True
-        text = text.replace("\r\n", "\n")
-        if "]" in text:
-            text = _JOB_NOTICE.sub("", text)
-        if "\x1b" in text or _CONTROL.search(text):
-            text = _CONTROL.sub("", _ANSI.sub("", text))
-            self.stats["control"] = True
-        return text
 
 
 class _OutputTerminal:
@@ -267,7 +171,7 @@ class _BackgroundReader:
     """
 
     def __init__(self, directory: Path) -> None:
-        handle, name = _make_file(directory, "background-", ".log")
+        handle, name = make_file(directory, "background-", ".log")
         self.path = Path(name)
         self._log = os.fdopen(handle, "wb", buffering=0)
         self._written = 0
@@ -397,7 +301,7 @@ class BashSession:
         self._child.ptyproc.delayafterclose = 0
         self._child.ptyproc.delayafterterminate = 0.001
         self._terminal = _terminal_of(self._child.pid)
-        self._watchdog = _start_watchdog(self._child.pid)
+        self._watchdog = start_watchdog(self._child.pid)
         self._out = _OutputTerminal()
         self.running = False
         self._command_id, self._interrupted = 0, False  # a fresh bash's first marker carries id 0
@@ -418,7 +322,7 @@ class BashSession:
         """Kill bash and every process it started, including background and nohup'd jobs."""
         child, self._child = self._child, None
         if child is not None:
-            _kill_session(child.pid)
+            kill_session(child.pid)
             try:
                 child.close(force=True)
             except Exception:  # noqa: BLE001 - it is gone either way
@@ -531,7 +435,7 @@ class BashSession:
         Signals (C-c, C-z) always go to bash's terminal, the only one with a foreground job.
         """
         assert self._child is not None and self._out is not None
-        for pid in _session_members(self._child.pid):
+        for pid in session_members(self._child.pid):
             try:
                 fds = os.scandir(f"/proc/{pid}/fd")
             except OSError:
@@ -578,7 +482,7 @@ class BashSession:
         main_fd, out_fd = self._child.child_fd, self._out.master
         buffer = OutputBuffer(self.max_output_chars, self.output_dir)
         stats = {"invalid": False, "control": False}
-        decoders = {main_fd: _Decoder(stats), out_fd: _Decoder(stats)}
+        decoders = {main_fd: OutputDecoder(stats), out_fd: OutputDecoder(stats)}
         pending = b""
         first = True
         start = last_output = next_input_check = time.monotonic()
@@ -662,7 +566,7 @@ class BashSession:
         assert self._child is not None and self._out is not None
         calls = _INPUT_SYSCALLS.get(os.uname().machine, {})
         terminals = {self._out.path, self._terminal}
-        for pid in _session_members(self._child.pid):
+        for pid in session_members(self._child.pid):
             try:
                 with open(f"/proc/{pid}/syscall") as handle:
                     fields = handle.read().split()
@@ -740,17 +644,6 @@ class BashSession:
         return result
 
 
-def _make_file(directory: Path, prefix: str, suffix: str) -> tuple[int, str]:
-    """A new file in ``directory``, or in the temporary directory if that one cannot be written."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / "agentexec-outputs"
-        fallback.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=fallback)
-
-
 class SessionBusy(RuntimeError):
     """A new command was sent while the previous one is still running."""
 
@@ -773,83 +666,3 @@ def _read(fd: int) -> bytes:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
-
-
-def _session_members(sid: int, zombies: bool = False) -> list[int]:
-    """Live processes (and zombies, if asked) whose session id is ``sid`` (fields 3 and 6 of /proc/PID/stat)."""
-    members = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:  # no procfs: nothing to find
-        return members
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            if int(fields[3]) == sid and (zombies or fields[0] != b"Z"):
-                members.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    return members
-
-
-def _kill_session(leader: int) -> None:
-    """Kill every process in the session led by ``leader`` and return once they are gone.
-
-    bash goes last: while it lives it reaps its children, whereas an orphan's zombie waits for
-    init, which here may take seconds. Members are killed again while any is left (forks race us).
-    """
-    watched = set(_session_members(leader, zombies=True)) - {leader}  # a zombie is gone once reaped
-    for _ in range(5):
-        victims = [pid for pid in _session_members(leader) if pid != leader]
-        if not victims:
-            break
-        for pid in victims:
-            _kill(pid)
-        watched.update(victims)
-    deadline = time.monotonic() + REAP_WAIT
-    while watched and time.monotonic() < deadline:
-        time.sleep(0.001)
-        watched = {pid for pid in watched if os.path.exists(f"/proc/{pid}")}
-    _kill(leader)  # our caller reaps it
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:  # gone already, or not ours to kill (sudo): nothing more to do
-        pass
-
-
-#: Waits for EOF on stdin (this process closed the pipe or died), then kills every live process
-#: of session $SID, again while any is left.
-_WATCHDOG = r"""
-trap '' INT HUP TERM QUIT
-while read -r _; do :; done
-for round in 1 2 3 4 5; do
-  found=
-  for stat in /proc/[0-9]*/stat; do
-    read -r line < "$stat" 2>/dev/null || continue
-    set -- ${line##*) }
-    if [ "$4" = "$SID" ] && [ "$1" != Z ]; then kill -9 "${stat//[^0-9]/}" 2>/dev/null; found=1; fi
-  done
-  [ -n "$found" ] || exit 0
-done
-"""
-
-
-def _start_watchdog(sid: int) -> tuple[subprocess.Popen, int]:
-    """A process outside the session that kills it when our end of a pipe closes, however we die."""
-    read_end, write_end = os.pipe()
-    process = subprocess.Popen(
-        ["/bin/bash", "--noprofile", "--norc", "-c", _WATCHDOG],
-        stdin=read_end,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={"SID": str(sid), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        start_new_session=True,
-    )
-    os.close(read_end)
-    return process, write_end
