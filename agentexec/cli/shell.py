@@ -54,8 +54,6 @@ waits for more output), Ctrl-C sends it C-c and Ctrl-D sends C-d."""
 
 COMMANDS = ("/action", "/actions", "/edit", "/help", "/log", "/quit", "/read", "/undo", "/write")
 EDIT_COMMANDS = ("view", "create", "str_replace", "insert", "undo")
-#: Seconds to wait for the prompt after interrupting a command.
-RESYNC_TIMEOUT = 5.0
 
 
 class EndSession(Exception):
@@ -149,10 +147,9 @@ class Shell:
         self.steps += 1
         try:
             observation = execute(self.runtime, self.recorder, act)
-        except KeyboardInterrupt:  # execute interrupted the runtime and recorded it
+        except KeyboardInterrupt:  # execute interrupted the runtime (which waits for the command) and recorded it
             if act.action == "run":
-                self.exit_code = 130  # as bash reports a command ended by Ctrl-C, unless the wait learns better
-                self.resync()
+                self.exit_code = 130  # as bash reports a command ended by Ctrl-C
             return None
         self.observe(act, observation)
         return observation
@@ -166,11 +163,6 @@ class Shell:
             self.cwd = str(extras["cwd"])
         if not self.waiting and extras.get("exit_code", -1) != -1:  # -1: no command ended here
             self.exit_code = extras["exit_code"]
-
-    def resync(self) -> None:
-        """After an interrupt, wait for the command to end so the next line is a fresh command."""
-        wait = Action(action="run", args={"command": "", "is_input": True, "timeout": RESYNC_TIMEOUT})
-        self.act(wait)
 
     def path(self, path: str) -> str:
         """A path as the user means it: relative to the shell's cwd, which ``cd`` may have moved."""

@@ -86,6 +86,9 @@ _INPUT_SYSCALLS = {
     "aarch64": {"63": "read", "72": "pselect6"},
 }
 
+#: How long ``interrupt()`` waits for an interrupted command that nobody is reading to end.
+INTERRUPT_WAIT = 2.0
+
 #: The background log stops growing here; it is still drained so that writers never block.
 BACKGROUND_LOG_LIMIT = 64 * 1024 * 1024
 
@@ -272,6 +275,7 @@ class BashSession:
         # from a prompt no command of ours caused (a Ctrl-C that reached bash before the line did).
         self._command_id = 0
         self._interrupted = False
+        self._waiting = False  # a run() is reading the current command's output
         # What `set -x` prints for the sourcing itself: the one traced step that is ours.
         self._source_trace = re.compile(rb"\A[^\n]{0,64}\. " + re.escape(str(self._script).encode()) + rb"\n")
         self._terminal = ""  # bash's own terminal, /dev/pts/N
@@ -372,11 +376,15 @@ class BashSession:
             self.start()
         if is_input and not self.running:
             return CommandResult("", None, self.cwd, notes=notes + ["no command is running to receive input"])
-        if is_input:
-            self._send_input(command)
-        else:
-            notes += self._start_command(command)
-        result = self._collect(timeout=timeout, no_output_timeout=no_output_timeout, on_output=on_output)
+        self._waiting = True
+        try:
+            if is_input:
+                self._send_input(command)
+            else:
+                notes += self._start_command(command)
+            result = self._collect(timeout=timeout, no_output_timeout=no_output_timeout, on_output=on_output)
+        finally:
+            self._waiting = False
         result.notes[:0] = notes
         return result
 
@@ -422,10 +430,17 @@ class BashSession:
         os.ftruncate(fd, len(data))
 
     def interrupt(self) -> None:
-        """Send Ctrl-C to whatever is running in the foreground."""
+        """Send Ctrl-C to whatever is running in the foreground.
+
+        When no ``run`` is waiting for the command (the caller's own wait was what Ctrl-C cut
+        short), wait here, up to ``INTERRUPT_WAIT``, for it to end, so that the next action finds
+        the session idle instead of busy with a command nobody is reading.
+        """
         if self.alive and self._child is not None:
             self._interrupted = self.running
             self._child.send(CONTROL_KEYS["C-c"])
+            if self.running and not self._waiting:
+                self._collect(timeout=INTERRUPT_WAIT, no_output_timeout=None, on_output=None, quiet=True)
 
     def _input_fd(self) -> int:
         """Where typed input goes: bash's terminal, unless a program reads keys from the output terminal.
