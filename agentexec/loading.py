@@ -84,9 +84,11 @@ def load_class(spec: str, kind: str, base: type) -> type:
     cls = getattr(module, attr, None)
     if cls is None:
         candidates = _classes(module, base) or _classes(module, object)
+        close = difflib.get_close_matches(attr, candidates, n=1)
         raise ClassLoadError(
-            f"{kind} class path {spec!r}: module {module_name!r} ({_origin(module)}) has no attribute {attr!r}; "
-            + (f"it defines: {', '.join(candidates)}" if candidates else "it defines no classes")
+            f"{kind} class path {spec!r}: module {module_name!r} ({_origin(module)}) has no attribute {attr!r}"
+            + (f"; did you mean {module_name}:{close[0]}?" if close else "")
+            + (f"; it defines: {', '.join(candidates)}" if candidates else "; it defines no classes")
         )
     if not inspect.isclass(cls) or not issubclass(cls, base):
         what = _article(type(cls).__name__) if not inspect.isclass(cls) else f"a class deriving from {_bases(cls)}"

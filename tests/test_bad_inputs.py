@@ -152,7 +152,12 @@ CASES = [
     Case(
         "attribute-missing",
         ["run", "t.json", "--executor", "custom:Custm"],
-        ["no attribute 'Custm'", "custom.py", "it defines: ActionExecutor, Custom, Unready"],
+        [
+            "no attribute 'Custm'",
+            "custom.py",
+            "did you mean custom:Custom?",
+            "it defines: ActionExecutor, Custom, Unready",
+        ],
         {"custom.py": CUSTOM},
     ),
     Case(
