@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from agentexec.errors import ClassLoadError
 
+T = TypeVar("T")
 KINDS = ("executor", "agent", "runtime")
 
 
@@ -59,7 +60,7 @@ def split_class_path(spec: str) -> tuple[str, str] | None:
     return None
 
 
-def load_class(spec: str, kind: str, base: type) -> type:
+def load_class(spec: str, kind: str, base: type[T]) -> type[T]:
     """Resolve ``spec`` to a subclass of ``base``; raise ``ClassLoadError`` saying what failed."""
     spec = spec.strip()
     if not spec:

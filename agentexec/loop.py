@@ -88,7 +88,7 @@ class LogSink:
 class Recorder:
     """Numbers events and hands them to every sink."""
 
-    def __init__(self, sinks: list[Any]) -> None:
+    def __init__(self, sinks: list[Sink]) -> None:
         self.sinks = sinks
         self.seq = 0
 
@@ -121,7 +121,7 @@ def check_passed(observation: Observation) -> bool:
 
 
 def execute(
-    runtime: Runtime, recorder: Recorder, act: Action, usage: Optional[dict[str, Any]] = None, **meta: Any
+    runtime: Runtime, recorder: Recorder, act: Action, *, usage: Optional[dict[str, Any]] = None, **meta: Any
 ) -> Observation:
     """Record an action, run it with its output streamed to the sinks, record its observation.
 
@@ -147,7 +147,7 @@ def run_task(
     agent: Agent,
     runtime: Runtime,
     *,
-    sinks: list[Any],
+    sinks: list[Sink],
     header: dict[str, Any],
     max_iterations: int,
     log_path: Optional[str] = None,

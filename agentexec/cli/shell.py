@@ -28,7 +28,7 @@ from agentexec.cli.lineinput import LineReader
 from agentexec.config import Config
 from agentexec.eventlog import make_header, new_log_path
 from agentexec.events import Action, Observation, as_action
-from agentexec.loop import LogSink, Recorder, RunResult, execute
+from agentexec.loop import LogSink, Recorder, RunResult, Sink, execute
 from agentexec.runtimes.base import Runtime
 from agentexec.tasks import Task
 
@@ -327,7 +327,7 @@ def signature(schema: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def run_shell(runtime: Runtime, sinks: list[Any], header: dict[str, Any], log_path: str, console: Console) -> int:
+def run_shell(runtime: Runtime, sinks: list[Sink], header: dict[str, Any], log_path: str, console: Console) -> int:
     """Run a session to its end and close the log; the exit code: 0, or 130 after SIGTERM."""
 
     def on_sigterm(signum: int, frame: Any) -> None:

@@ -13,7 +13,7 @@ import re
 import tempfile
 from collections import deque
 from pathlib import Path
-from typing import Optional
+from typing import IO, Optional
 
 #: A spill file stops growing here (``yes`` until a timeout must not fill the disk).
 SPILL_LIMIT_CHARS = 100_000_000
@@ -45,7 +45,7 @@ class OutputBuffer:
         self.total = 0
         self.spilled = 0
         self.spill_path: Optional[Path] = None
-        self._spill = None
+        self._spill: Optional[IO[str]] = None
 
     def add(self, text: str) -> None:
         if not text:

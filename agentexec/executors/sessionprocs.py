@@ -16,7 +16,7 @@ REAP_WAIT = 0.5  # seconds close() waits for the processes it killed to be reape
 
 def session_members(sid: int, zombies: bool = False) -> list[int]:
     """Live processes (and zombies, if asked) whose session id is ``sid`` (fields 3 and 6 of /proc/PID/stat)."""
-    members = []
+    members: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:  # no procfs: nothing to find

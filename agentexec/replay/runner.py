@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from agentexec.errors import UsageError
 from agentexec.events import Action, Observation
-from agentexec.loop import Recorder, RunResult, execute
+from agentexec.loop import Recorder, RunResult, Sink, execute
 from agentexec.replay.paths import PathMap
 from agentexec.replay.source import RecordedRun, Step, steps
 from agentexec.replay.verify import Verifier
@@ -52,7 +52,7 @@ def replay(
     run: RecordedRun,
     runtime: Runtime,
     *,
-    sinks: list[Any],
+    sinks: list[Sink],
     header: dict[str, Any],
     verifier: Optional[Verifier] = None,
     stop_on_divergence: bool = False,
@@ -73,7 +73,7 @@ def replay(
     failure: Optional[UsageError] = None
     try:
         for step in select(run, start, stop):
-            meta = {"phase": step.phase} if step.phase else {}
+            meta: dict[str, Any] = {"phase": step.phase} if step.phase else {}
             observation = execute(runtime, recorder, paths.action(step.action), **meta)
             result.steps += 1
             divergence = verifier.check(step, observation) if verifier is not None else None
