@@ -2,8 +2,10 @@
 
 How a command runs: its text is written to a file, a runner file wraps it (``{ . FILE; } >OUT
 2>&1`` and the marker machinery), and bash is sent one word, ``. RUNNER``, so no command text ever
-crosses the terminal (no echo to strip, no 4 KiB line limit, no tab completion of pasted text, no
-half line left to run when a Ctrl-C lands mid-line). Completion is detected by a prompt marker
+crosses the terminal (no echo to strip, no 4 KiB line limit, no tab completion of pasted text).
+The runner first announces that it has started; Ctrl-C and Ctrl-Z wait for that announcement,
+because a key that signals also makes bash drop the rest of a line it is reading, and the tail of a
+cut line would then run as a command of its own. Completion is detected by a prompt marker
 printed by ``PROMPT_COMMAND``: a random nonce with the command's id, its exit code and the cwd.
 After every command the marker machinery is re-asserted, so a command that changes ``PS1`` or
 ``PROMPT_COMMAND`` cannot hide the end of the next one.
@@ -262,19 +264,21 @@ class BashSession:
             b"\x1e" + self._nonce.encode() + rb":(\d+):(\d+):(.*?):" + self._nonce.encode() + b"\x1e",
             re.S,
         )
+        self._start_marker = re.compile(b"\x1e" + self._nonce.encode() + rb"!\d+\x1e")
         self._scratch = Path(tempfile.mkdtemp(prefix="agentexec-bash-"))
         self._script = self._scratch / "command.sh"
         self._script_fd: Optional[int] = None
-        # What bash is told per command is one word: `. RUNNER`. A Ctrl-C that lands while bash
-        # reads that line (bash reads a terminal byte by byte) leaves only a tail of it, which is
-        # never a command that exists (digits, a path no one has), so no half line can run.
+        # What bash is told per command is one word: `. RUNNER`.
         self._runner = self._scratch / f"aexrun{secrets.randbelow(10**16):016d}"
         self._runner_fd: Optional[int] = None
         self._runner_trace = re.compile(rb"[^\n]{0,64}\. " + re.escape(str(self._runner).encode()) + rb"\n")
         # Each command line carries an id that its marker repeats: a marker with another id comes
-        # from a prompt no command of ours caused (a Ctrl-C that reached bash before the line did).
+        # from a prompt no command of ours caused (a Ctrl-C that reached bash after a command ended).
         self._command_id = 0
-        self._interrupted = False
+        # Whether the runner has announced itself; until it has, signalling keys are held back.
+        self._started = True
+        self._held_keys: list[str] = []
+        self._keys_lock = threading.Lock()
         self._waiting = False  # a run() is reading the current command's output
         # What `set -x` prints for the sourcing itself: the one traced step that is ours.
         self._source_trace = re.compile(rb"\A[^\n]{0,64}\. " + re.escape(str(self._script).encode()) + rb"\n")
@@ -308,7 +312,8 @@ class BashSession:
         self._watchdog = start_watchdog(self._child.pid)
         self._out = _OutputTerminal()
         self.running = False
-        self._command_id, self._interrupted = 0, False  # a fresh bash's first marker carries id 0
+        self._command_id = 0  # a fresh bash's first marker carries id 0
+        self._started, self._held_keys = True, []
         nonce = self._nonce
         setup = (
             "stty -onlcr -echo 2>/dev/null; set -m; set +o history; unset HISTFILE; "
@@ -392,7 +397,7 @@ class BashSession:
         """Keys that signal (C-c, C-z) go to bash's terminal; text and C-d to where a reader waits."""
         assert self._child is not None
         if text in ("C-c", "C-z"):
-            self._child.send(CONTROL_KEYS[text])
+            self._signal(text)
         elif text:
             os.write(self._input_fd(), (CONTROL_KEYS.get(text) or text + "\n").encode())
 
@@ -414,11 +419,15 @@ class BashSession:
         self._write(self._script_fd, command)
         self._out.hold()
         self._command_id += 1
-        self._interrupted = False
-        setup = f"{{ __aex_id={self._command_id} __aex_tty={_quote(self._out.path)}; }} 2>/dev/null"
+        setup = (
+            f"{{ __aex_id={self._command_id} __aex_tty={_quote(self._out.path)}; "
+            f"builtin printf '\\036%s!%s\\036' {self._nonce} {self._command_id} >\"$__aex_tty\"; }} 2>/dev/null"
+        )
         self._write(self._runner_fd, f'{setup}\n{body} >"$__aex_tty" 2>&1\n{_RESET}')
-        self.running = True  # before sending: an interrupt from another thread must count for this line
-        self._child.send(f". {_quote(str(self._runner))}\n")
+        with self._keys_lock:  # a key from another thread goes before this line or is held for it
+            self._started, self._held_keys = False, []
+            self.running = True
+            self._child.send(f". {_quote(str(self._runner))}\n")
         return notes
 
     @staticmethod
@@ -436,11 +445,29 @@ class BashSession:
         short), wait here, up to ``INTERRUPT_WAIT``, for it to end, so that the next action finds
         the session idle instead of busy with a command nobody is reading.
         """
-        if self.alive and self._child is not None:
-            self._interrupted = self.running
-            self._child.send(CONTROL_KEYS["C-c"])
-            if self.running and not self._waiting:
+        if self.alive and self.running:
+            self._signal("C-c")
+            if not self._waiting:
                 self._collect(timeout=INTERRUPT_WAIT, no_output_timeout=None, on_output=None, quiet=True)
+
+    def _signal(self, key: str) -> None:
+        """Send C-c or C-z now, or, while bash may still be reading the command line, once the runner
+        has started (a signalling key makes bash drop the rest of the line, and its tail would run)."""
+        assert self._child is not None
+        with self._keys_lock:
+            if self._started:
+                self._child.send(CONTROL_KEYS[key])
+            else:
+                self._held_keys.append(key)
+
+    def _on_started(self, ended: bool) -> None:
+        """The runner has announced itself: send the keys held for it, unless the command already ended."""
+        assert self._child is not None
+        with self._keys_lock:
+            self._started = True
+            keys, self._held_keys = self._held_keys, []
+            for key in keys if not ended else ():
+                self._child.send(CONTROL_KEYS[key])
 
     def _input_fd(self) -> int:
         """Where typed input goes: bash's terminal, unless a program reads keys from the output terminal.
@@ -499,7 +526,7 @@ class BashSession:
         stats = {"invalid": False, "control": False}
         decoders = {main_fd: OutputDecoder(stats), out_fd: OutputDecoder(stats)}
         pending = b""
-        first = True
+        strip_trace = True
         start = last_output = next_input_check = time.monotonic()
 
         def deliver(fd: int, data: bytes, final: bool = False) -> None:
@@ -525,7 +552,7 @@ class BashSession:
                 if not self._waiting_for_input() or select.select([out_fd], [], [], 0.05)[0]:
                     continue
             if expired:
-                deliver(out_fd, pending, final=True)
+                deliver(out_fd, pending if self._started else b"", final=True)
                 return self._result(buffer, None, running=True, timed_out=expired[0], stats=stats)
             wait = min((left for _, left in waits), default=None)
             ready, _, _ = select.select([out_fd, main_fd], [], [], wait)
@@ -542,9 +569,15 @@ class BashSession:
             if not data:
                 continue
             last_output = time.monotonic()
-            if first:
-                data, first = self._source_trace.sub(b"", data, count=1), False
             pending += data
+            if not self._started:
+                go = self._start_marker.search(pending)
+                if go is None:
+                    continue
+                pending = pending[go.end() :]  # before it: only stray prompts of earlier Ctrl-Cs
+                self._on_started(ended=any(self._is_current(m) for m in self._marker.finditer(pending)))
+            if strip_trace and pending:
+                pending, strip_trace = self._source_trace.sub(b"", pending, count=1), False
             found = self._marker.search(pending, max(0, len(pending) - len(data) - _MARKER_WINDOW))
             if found and not self._is_current(found):
                 pending = pending[: found.start()] + pending[found.end() :]
@@ -566,15 +599,9 @@ class BashSession:
         return result
 
     def _is_current(self, found: re.Match[bytes]) -> bool:
-        """Whether a marker ends the current command.
-
-        A marker with an older id means a Ctrl-C reached bash at its prompt. If we sent that
-        Ctrl-C while our line was in flight, the terminal discarded the line, so the command never
-        started and that marker ends it; otherwise it is a stray prompt to skip.
-        """
-        if int(found.group(1)) == self._command_id:
-            return True
-        return self._interrupted
+        """Whether a marker ends the current command; one with an older id is the prompt of a
+        Ctrl-C that reached bash after its command had ended, to be skipped."""
+        return int(found.group(1)) == self._command_id
 
     def _waiting_for_input(self) -> bool:
         """Whether a process of the session is blocked reading one of its terminals (/proc/PID/syscall)."""
