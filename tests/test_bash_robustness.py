@@ -78,6 +78,49 @@ def test_background_jobs_return_at_once_and_nohup_and_disown_work(rt):
     assert wait_until_empty(sid) == []
 
 
+#: Two ways out of bash's session: setsid(1), and a daemon's double fork with setsid(2). Each
+#: writes its pid into a file in the workspace, then sleeps.
+ESCAPES = (
+    "setsid sh -c 'echo $$ > escaped1.pid; exec sleep 300' < /dev/null > /dev/null 2>&1 &"
+    " python3 -c 'import os, time; os.fork() and os._exit(0); os.setsid(); os.fork() and os._exit(0);"
+    ' open("escaped2.pid", "w").write(str(os.getpid())); time.sleep(300)\' < /dev/null > /dev/null 2>&1'
+)
+
+
+def escaped_pids(directory: Path) -> list[int]:
+    """The pids the ESCAPES commands wrote, once both are written (they are outside bash's session)."""
+    files = [directory / "escaped1.pid", directory / "escaped2.pid"]
+    deadline = time.monotonic() + 10
+    while not all(f.exists() and f.read_text().strip() for f in files) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return [int(f.read_text()) for f in files]
+
+
+def wait_until_dead(pids: list[int], seconds: float = 10) -> list[int]:
+    deadline = time.monotonic() + seconds
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and b") Z" not in _stat(pid)]
+    return alive
+
+
+def _stat(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return b") Z"
+
+
+def test_processes_that_leave_the_session_are_killed_on_close(rt, tmp_path):
+    obs = run(rt, f"echo $$; {ESCAPES}")
+    sid = int(obs.content.split()[0])
+    pids = escaped_pids(tmp_path / "ws")
+    assert all(int(_stat(pid).rsplit(b")", 1)[1].split()[3]) != sid for pid in pids)  # they did escape
+    rt.close()
+    assert wait_until_dead(pids) == []
+
+
 def test_a_chatty_background_job_never_blocks(rt):
     run(rt, "yes chatter &")
     time.sleep(0.5)
@@ -202,7 +245,7 @@ def test_agentexec_run_spills_beside_its_event_log(tmp_path):
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_no_process_survives_agentexec_being_stopped(tmp_path, how):
-    command = "nohup sleep 300 > /dev/null 2>&1 & sleep 301 & echo $$; sleep 302"
+    command = f"nohup sleep 300 > /dev/null 2>&1 & sleep 301 & {ESCAPES}; echo $$; sleep 302"
     task = one_run_task(tmp_path, "doomed", command)
     process = start_cli(task, tmp_path / "run.jsonl")
     assert process.stdout is not None
@@ -217,9 +260,11 @@ def test_no_process_survives_agentexec_being_stopped(tmp_path, how):
     while len(session_members(sid)) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)  # "echo $$" is printed before the last sleep starts
     assert len(session_members(sid)) == 4
+    escaped = escaped_pids(tmp_path)
     process.send_signal(how)
     process.communicate(timeout=30)
     assert wait_until_empty(sid) == []
+    assert wait_until_dead(escaped) == []
 
 
 # -- interrupts racing the command line ---------------------------------------------------------

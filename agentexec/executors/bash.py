@@ -48,7 +48,7 @@ from typing import Optional
 import pexpect
 
 from agentexec.executors.output import OutputBuffer, OutputDecoder, make_file
-from agentexec.executors.sessionprocs import kill_session, session_members, start_watchdog
+from agentexec.executors.sessionprocs import TAG_VARIABLE, kill_session, session_members, start_watchdog
 
 #: Environment given to every session so that no program waits for a human or pages its output.
 NON_INTERACTIVE_ENV = {
@@ -250,7 +250,8 @@ class BashSession:
         output_dir: Optional[Path] = None,
     ) -> None:
         self.initial_cwd = Path(cwd)
-        self.env = {**os.environ, **NON_INTERACTIVE_ENV, **(env or {})}
+        self._tag = secrets.token_hex(8)  # marks the session's processes; not the nonce, which only markers know
+        self.env = {**os.environ, **NON_INTERACTIVE_ENV, **(env or {}), TAG_VARIABLE: self._tag}
         self.max_output_chars = max_output_chars
         self.output_dir = Path(output_dir) if output_dir else Path(tempfile.gettempdir()) / "agentexec-outputs"
         self.cwd = str(cwd)
@@ -309,7 +310,7 @@ class BashSession:
         self._child.ptyproc.delayafterclose = 0
         self._child.ptyproc.delayafterterminate = 0.001
         self._terminal = _terminal_of(self._child.pid)
-        self._watchdog = start_watchdog(self._child.pid)
+        self._watchdog = start_watchdog(self._child.pid, self._tag)
         self._out = _OutputTerminal()
         self.running = False
         self._command_id = 0  # a fresh bash's first marker carries id 0
@@ -331,7 +332,7 @@ class BashSession:
         """Kill bash and every process it started, including background and nohup'd jobs."""
         child, self._child = self._child, None
         if child is not None:
-            kill_session(child.pid)
+            kill_session(child.pid, self._tag)
             try:
                 child.close(force=True)
             except Exception:  # noqa: BLE001 - it is gone either way

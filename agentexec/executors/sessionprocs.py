@@ -1,7 +1,11 @@
 """The processes of a bash session: finding them, killing them, and a watchdog for when we die.
 
 bash runs as the leader of its own session on its terminal, and every process it starts shares
-that session id (``nohup`` and ``disown`` included), which is how they are all found again.
+that session id (``nohup`` and ``disown`` included), which is how they are all found again. A
+process that leaves the session (``setsid``, a daemon's double fork) still carries bash's
+environment, where ``AGENTEXEC_SESSION`` holds a tag of this session; a process started after bash
+whose environment carries the tag is counted in too. Only one that both leaves the session and
+clears its environment (``env -i setsid ...``) escapes.
 """
 
 from __future__ import annotations
@@ -13,36 +17,61 @@ import time
 
 REAP_WAIT = 0.5  # seconds close() waits for the processes it killed to be reaped
 
+#: The environment variable that tags every process of a session; see the module doc.
+TAG_VARIABLE = "AGENTEXEC_SESSION"
 
-def session_members(sid: int, zombies: bool = False) -> list[int]:
-    """Live processes (and zombies, if asked) whose session id is ``sid`` (fields 3 and 6 of /proc/PID/stat)."""
+
+def session_members(sid: int, zombies: bool = False, tag: str | None = None) -> list[int]:
+    """Live processes (and zombies, if asked) whose session id is ``sid`` (fields 3 and 6 of
+    /proc/PID/stat), and, given the session's ``tag``, those that left it but carry the tag."""
     members: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:  # no procfs: nothing to find
         return members
+    needle = f"{TAG_VARIABLE}={tag}".encode() if tag else None
+    since = (_start_time(sid) or 0) if needle else None  # bash gone: every process is a suspect
     for entry in entries:
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
-            if int(fields[3]) == sid and (zombies or fields[0] != b"Z"):
+            if not zombies and fields[0] == b"Z":
+                continue
+            if int(fields[3]) == sid or (
+                since is not None and int(fields[19]) >= since and _carries(int(entry), needle)
+            ):
                 members.append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
     return members
 
 
-def kill_session(leader: int) -> None:
-    """Kill every process in the session led by ``leader`` and return once they are gone.
+def _start_time(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _carries(pid: int, needle: bytes | None) -> bool:
+    """Whether the environment ``pid`` was started with holds the entry ``needle``."""
+    with open(f"/proc/{pid}/environ", "rb") as handle:
+        return needle in handle.read().split(b"\0")
+
+
+def kill_session(leader: int, tag: str | None = None) -> None:
+    """Kill every process in the session led by ``leader`` (or tagged ``tag``) and return once they are gone.
 
     bash goes last: while it lives it reaps its children, whereas an orphan's zombie waits for
     init, which here may take seconds. Members are killed again while any is left (forks race us).
     """
-    watched = set(session_members(leader, zombies=True)) - {leader}  # a zombie is gone once reaped
+    watched = set(session_members(leader, zombies=True, tag=tag)) - {leader}  # a zombie is gone once reaped
     for _ in range(5):
-        victims = [pid for pid in session_members(leader) if pid != leader]
+        victims = [pid for pid in session_members(leader, tag=tag) if pid != leader]
         if not victims:
             break
         for pid in victims:
@@ -63,7 +92,7 @@ def _kill(pid: int) -> None:
 
 
 #: Waits for EOF on stdin (this process closed the pipe or died), then kills every live process
-#: of session $SID, again while any is left.
+#: of session $SID, and every one started since bash ($SINCE) that carries $TAG, again while any is left.
 _WATCHDOG = r"""
 trap '' INT HUP TERM QUIT
 while read -r _; do :; done
@@ -72,14 +101,22 @@ for round in 1 2 3 4 5; do
   for stat in /proc/[0-9]*/stat; do
     read -r line < "$stat" 2>/dev/null || continue
     set -- ${line##*) }
-    if [ "$4" = "$SID" ] && [ "$1" != Z ]; then kill -9 "${stat//[^0-9]/}" 2>/dev/null; found=1; fi
+    [ "$1" != Z ] || continue
+    member=
+    if [ "$4" = "$SID" ]; then
+      member=1
+    elif [ "${20}" -ge "$SINCE" ] 2>/dev/null; then
+      mapfile -d '' environ < "${stat%/stat}/environ" 2>/dev/null
+      for entry in "${environ[@]}"; do [ "$entry" != "$TAG" ] || { member=1; break; }; done
+    fi
+    if [ -n "$member" ]; then kill -9 "${stat//[^0-9]/}" 2>/dev/null; found=1; fi
   done
   [ -n "$found" ] || exit 0
 done
 """
 
 
-def start_watchdog(sid: int) -> tuple[subprocess.Popen, int]:
+def start_watchdog(sid: int, tag: str) -> tuple[subprocess.Popen, int]:
     """A process outside the session that kills it when our end of a pipe closes, however we die."""
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
@@ -87,7 +124,12 @@ def start_watchdog(sid: int) -> tuple[subprocess.Popen, int]:
         stdin=read_end,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={"SID": str(sid), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        env={
+            "SID": str(sid),
+            "SINCE": str(_start_time(sid) or 0),
+            "TAG": f"{TAG_VARIABLE}={tag}",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        },
         start_new_session=True,
     )
     os.close(read_end)
