@@ -199,6 +199,7 @@ def _merge_env(
         rest = name[len(ENV_PREFIX) :].lower()
         section = next((s for s in SECTIONS if rest.startswith(s + "_")), None)
         if section is None:
+            _check_foreign_variable(name, rest)
             continue
         key = rest[len(section) + 1 :]
         if section == "core" and key not in CORE_KEYS:
@@ -210,6 +211,27 @@ def _merge_env(
         value = raw if text_key else _parse_env_value(raw)
         values[section][key] = _absolute(key, value, cwd) if section == "core" else value
         sources[f"{section}.{key}"] = f"env {name}"
+
+
+def _check_foreign_variable(name: str, rest: str) -> None:
+    """Let an ``AGENTEXEC_`` variable that names no section pass (``AGENTEXEC_SESSION`` tags bash's
+    processes), unless it is a section misspelled or left without a key: that is a setting lost."""
+    word, _, key = rest.partition("_")
+    if word in SECTIONS:
+        raise ConfigError(
+            f"environment variable {name} names section [{word}] but no key; use {ENV_PREFIX}{word.upper()}_<KEY>"
+        )
+    suggestion = difflib.get_close_matches(word, SECTIONS, n=1, cutoff=0.75)
+    if suggestion:
+        fixed = (
+            f"{ENV_PREFIX}{suggestion[0].upper()}_{key.upper()}"
+            if key
+            else f"{ENV_PREFIX}{suggestion[0].upper()}_<KEY>"
+        )
+        raise ConfigError(
+            f"environment variable {name}: unknown section '{word}'; did you mean {fixed}? "
+            f"sections are: {', '.join(SECTIONS)}"
+        )
 
 
 def _parse_env_value(raw: str) -> Any:

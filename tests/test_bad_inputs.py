@@ -124,6 +124,18 @@ CASES = [
         env={"AGENTEXEC_CORE_AGNET": "scripted"},
     ),
     Case(
+        "env-var-misspelled-section",
+        ["config"],
+        ["AGENTEXEC_COR_AGENT", "unknown section 'cor'", "did you mean AGENTEXEC_CORE_AGENT"],
+        env={"AGENTEXEC_COR_AGENT": "scripted"},
+    ),
+    Case(
+        "env-var-without-key",
+        ["config"],
+        ["AGENTEXEC_EXECUTOR", "no key", "AGENTEXEC_EXECUTOR_<KEY>"],
+        env={"AGENTEXEC_EXECUTOR": "5"},
+    ),
+    Case(
         "env-var-wrong-type",
         ["config"],
         ["env AGENTEXEC_CORE_MAX_ITERATIONS", "valid integer"],
