@@ -20,6 +20,7 @@ import pytest
 
 import agentexec
 from agentexec.events import Observation
+from agentexec.executors.bash import BashSession
 from tests.conftest import read_log, write_json
 
 
@@ -281,3 +282,30 @@ def test_an_interrupt_racing_the_command_line_never_desynchronises_the_session(r
             rt.execute({"action": "run", "args": {"command": "C-c", "is_input": True}})
         after = run(rt, f"echo ok{attempt}")
         assert after.content.startswith(f"ok{attempt}\n"), (attempt, first.content, after.content)
+
+
+class InterruptedOnce(BashSession):
+    """A session whose first command is interrupted in the narrowest window: inside ``run()``, just
+    before the command line is sent (where another thread's interrupt may land)."""
+
+    pending = True
+
+    def _drain(self) -> None:
+        super()._drain()
+        if self.pending:
+            self.pending = False
+            self.interrupt()
+
+
+def test_an_interrupt_before_the_command_is_sent_cancels_it(tmp_path):
+    session = InterruptedOnce(tmp_path)
+    session.start()
+    try:
+        cancelled = session.run("echo ran > ran.txt", timeout=5)
+        assert (cancelled.exit_code, cancelled.running) == (130, False)
+        assert "interrupted before the command started" in cancelled.notes
+        assert not (tmp_path / "ran.txt").exists()
+        after = session.run("echo ok", timeout=5)
+        assert (after.output, after.exit_code) == ("ok\n", 0)
+    finally:
+        session.close()

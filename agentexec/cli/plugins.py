@@ -40,7 +40,7 @@ def describe(kind: str, entry: EntryPoint) -> dict[str, Any]:
         info["error"] = f"name {entry.name!r} is also registered by {_dist_name(winner)} ({winner.value}), which wins"
         return info
     try:
-        cls = load_class(f"{entry.module}:{entry.attr}", kind, BASES[kind])
+        cls: type = load_class(f"{entry.module}:{entry.attr}", kind, BASES[kind])
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin is reported, never fatal
         info["error"] = str(exc) if str(exc) else type(exc).__name__
         return info

@@ -281,6 +281,7 @@ class BashSession:
         self._held_keys: list[str] = []
         self._keys_lock = threading.Lock()
         self._waiting = False  # a run() is reading the current command's output
+        self._cancelled = False  # an interrupt came during run() before its command was sent
         # What `set -x` prints for the sourcing itself: the one traced step that is ours.
         self._source_trace = re.compile(rb"\A[^\n]{0,64}\. " + re.escape(str(self._script).encode()) + rb"\n")
         self._terminal = ""  # bash's own terminal, /dev/pts/N
@@ -382,12 +383,12 @@ class BashSession:
             self.start()
         if is_input and not self.running:
             return CommandResult("", None, self.cwd, notes=notes + ["no command is running to receive input"])
-        self._waiting = True
+        self._waiting, self._cancelled = True, False
         try:
             if is_input:
                 self._send_input(command)
-            else:
-                notes += self._start_command(command)
+            elif not self._start_command(command, notes):
+                return CommandResult("", 130, self.cwd, notes=notes + ["interrupted before the command started"])
             result = self._collect(timeout=timeout, no_output_timeout=no_output_timeout, on_output=on_output)
         finally:
             self._waiting = False
@@ -402,8 +403,9 @@ class BashSession:
         elif text:
             os.write(self._input_fd(), (CONTROL_KEYS.get(text) or text + "\n").encode())
 
-    def _start_command(self, command: str) -> list[str]:
-        """Hand bash the command; an errexit command runs in a subshell so that it cannot end bash."""
+    def _start_command(self, command: str, notes: list[str]) -> bool:
+        """Hand bash the command, unless an interrupt has come for it already (then False); an errexit
+        command runs in a subshell so that it cannot end bash."""
         assert self._child is not None and self._out is not None
         if self.running:
             raise SessionBusy(
@@ -411,7 +413,6 @@ class BashSession:
                 "an empty is_input command to wait for more output, or C-c to interrupt it"
             )
         self._drain()
-        notes = []
         script = _quote(str(self._script))
         body = f"{{ . {script}; }}"
         if _ERREXIT.search(command):
@@ -426,10 +427,12 @@ class BashSession:
         )
         self._write(self._runner_fd, f'{setup}\n{body} >"$__aex_tty" 2>&1\n{_RESET}')
         with self._keys_lock:  # a key from another thread goes before this line or is held for it
+            if self._cancelled:
+                return False
             self._started, self._held_keys = False, []
             self.running = True
             self._child.send(f". {_quote(str(self._runner))}\n")
-        return notes
+        return True
 
     @staticmethod
     def _write(fd: Optional[int], text: str) -> None:
@@ -446,16 +449,23 @@ class BashSession:
         short), wait here, up to ``INTERRUPT_WAIT``, for it to end, so that the next action finds
         the session idle instead of busy with a command nobody is reading.
         """
-        if self.alive and self.running:
-            self._signal("C-c")
-            if not self._waiting:
-                self._collect(timeout=INTERRUPT_WAIT, no_output_timeout=None, on_output=None, quiet=True)
+        if not self.alive:
+            return
+        with self._keys_lock:
+            if not self.running:
+                self._cancelled = self._waiting  # a run() that has not sent its command yet will not
+                return
+        self._signal("C-c")
+        if not self._waiting:
+            self._collect(timeout=INTERRUPT_WAIT, no_output_timeout=None, on_output=None, quiet=True)
 
     def _signal(self, key: str) -> None:
         """Send C-c or C-z now, or, while bash may still be reading the command line, once the runner
         has started (a signalling key makes bash drop the rest of the line, and its tail would run)."""
         assert self._child is not None
         with self._keys_lock:
+            if not self.running:
+                return  # it ended meanwhile: the key would only reach bash's prompt
             if self._started:
                 self._child.send(CONTROL_KEYS[key])
             else:
