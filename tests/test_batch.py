@@ -280,6 +280,37 @@ def test_second_ctrl_c_cancels_running_tasks(naps: Path) -> None:
     assert read_log(naps / "out" / "logs" / "n0.jsonl")[-1]["result"]["outcome"] == "interrupted"
 
 
+def children(pid: int) -> dict[int, str]:
+    """Child processes of ``pid`` and their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_bytes()
+            if entry.name.isdigit() and int(stat.rsplit(b")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_dead_fork_server_fails_the_tasks_it_cannot_start(naps: Path) -> None:
+    process = start_batch(naps, "t", "--out", "out", "-j", "1")
+    log = naps / "out" / "logs" / "n0.jsonl"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and '"nap"' in log.read_text()):  # the first task is running
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    (server,) = [pid for pid, cmd in children(process.pid).items() if "agentexec.batch.forkserver" in cmd]
+    os.kill(server, signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == 1
+    entries = {e["id"]: e for e in summary(naps / "out")["tasks"]}
+    # the running task's worker outlives the server and still reports; the others cannot start
+    assert entries["n0"]["status"] == "passed"
+    assert [entries[f"n{n}"]["status"] for n in (1, 2, 3)] == ["error"] * 3
+    assert "could not start it" in entries["n1"]["error"]
+
+
 @pytest.mark.parametrize(
     ("files", "config", "message"),
     [

@@ -2,51 +2,63 @@
 
 A fresh process per task is the isolation unit: a task that raises, hangs or kills its process
 (``os._exit``, ``kill -9``) takes nothing else with it, and no state leaks from one task into the
-next. Processes come from a ``forkserver`` that has already imported agentexec and the user's
-classes, so starting one costs a fork rather than an interpreter start, and the driver itself
-(which runs a progress display thread) never forks.
+next. Processes come from a fork server (``forkserver``) that has already imported agentexec and
+the user's classes, so starting one costs a fork rather than an interpreter start, and the driver
+itself (which runs a progress display thread) never forks.
+
+A worker writes its outcome to a pipe of its own; the server tells the driver each worker's pid as
+it starts and its exit code when it ends. A task is done once its whole outcome has arrived (its
+worker has nothing left but ``os._exit``, so the next task need not wait for that), or, without
+one, once its worker has ended.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.forkserver
 import os
+import pickle
+import select
 import signal
-import sys
 import time
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from agentexec.batch.engine import STOP_GRACE, Completion, lost_result, stopped_result
+from agentexec.batch.forkserver import EXITED, STARTED, ForkServer
 from agentexec.batch.jobs import Job
-from agentexec.batch.worker import process_main
+from agentexec.batch.worker import OUTCOME_SIZE
 
 #: Imported once in the fork server, so each worker starts with them loaded.
 PRELOAD = ["agentexec.batch.worker", "agentexec.executors", "agentexec.runtimes.local", "agentexec.agents.scripted"]
 
 
-def driver_modules() -> list[str]:
-    """agentexec modules the driver has imported: the CLI among them.
-
-    A worker re-runs the driver's main script when it starts (multiprocessing's way to find the
-    main module's functions); for the ``agentexec`` console script that means importing the CLI and
-    typer, tens of milliseconds per task unless the fork server has them already.
-    """
-    return sorted(name for name in list(sys.modules) if name == "agentexec" or name.startswith("agentexec."))
-
-
 @dataclass
 class Slot:
-    """One running job: its process, the pipe its outcome arrives on, and how it is being stopped."""
+    """One running job: the pipe its outcome arrives on, its worker, and how it is being stopped."""
 
     job: Job
-    process: Any
-    connection: Connection
+    pipe: int
     deadline: Optional[float]
+    data: bytearray = field(default_factory=bytearray)
+    eof: bool = False
+    #: None until the server reports the worker started.
+    pid: Optional[int] = None
+    #: Set when the worker has ended (as ``Popen.returncode``: negative for a signal).
+    exitcode: Optional[int] = None
+    #: Why there is no worker to wait for (the fork failed, the server is gone).
+    failure: Optional[str] = None
     stop_reason: Optional[str] = None
     kill_at: Optional[float] = None
+
+    def outcome(self) -> Optional[dict[str, Any]]:
+        """The worker's outcome once all of it has arrived."""
+        if len(self.data) < OUTCOME_SIZE.size:
+            return None
+        (size,) = OUTCOME_SIZE.unpack_from(self.data)
+        if len(self.data) < OUTCOME_SIZE.size + size:
+            return None
+        outcome: dict[str, Any] = pickle.loads(self.data[OUTCOME_SIZE.size : OUTCOME_SIZE.size + size])
+        return outcome
 
 
 class LocalEngine:
@@ -56,11 +68,11 @@ class LocalEngine:
 
     def __init__(self, workers: int, preload: list[str]) -> None:
         self.workers = workers
-        self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(PRELOAD + driver_modules() + preload)
-        # Start it now, with the engine (as a Ray cluster starts with its engine), not with the first task.
-        multiprocessing.forkserver.ensure_running()
+        # Ready when this returns, as a Ray cluster is with its engine: the first task does not wait for it.
+        self.server = ForkServer(PRELOAD + preload)
         self.slots: dict[str, Slot] = {}
+        self.starting: deque[Slot] = deque()  # submitted, their STARTED record still to come (in order)
+        self.pids: dict[int, Slot] = {}
 
     def capacity(self) -> int:
         return self.workers
@@ -69,12 +81,18 @@ class LocalEngine:
         return len(self.slots)
 
     def submit(self, job: Job) -> None:
-        receiver, sender = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=process_main, args=(job, sender), name=f"agentexec-batch:{job.task_id}")
-        process.start()
-        sender.close()
-        deadline = time.monotonic() + job.timeout if job.timeout else None
-        self.slots[job.task_id] = Slot(job, process, receiver, deadline)
+        receiver, sender = os.pipe()
+        os.set_blocking(receiver, False)
+        try:
+            self.server.start(pickle.dumps(job), sender)
+        except BaseException:
+            os.close(receiver)
+            raise
+        finally:
+            os.close(sender)  # the server holds it now, and then the worker alone
+        slot = Slot(job, receiver, time.monotonic() + job.timeout if job.timeout else None)
+        self.slots[job.task_id] = slot
+        self.starting.append(slot)
 
     def wait(self, timeout: float) -> list[Completion]:
         """Block up to ``timeout`` seconds (less when a deadline is nearer) for jobs to end."""
@@ -82,15 +100,18 @@ class LocalEngine:
         waits = [s.kill_at or s.deadline for s in self.slots.values() if (s.kill_at or s.deadline)]
         if waits:
             timeout = max(0.0, min(timeout, min(waits) - time.monotonic()))
-        handles: list[Any] = [h for s in self.slots.values() for h in (s.connection, s.process.sentinel)]
-        ready = set(wait(handles, timeout)) if handles else set()
-        done = []
-        for task_id, slot in list(self.slots.items()):
-            if slot.connection in ready or slot.process.sentinel in ready:
-                completion = self._collect(slot)
-                if completion is not None:
-                    del self.slots[task_id]
-                    done.append(completion)
+        poller = select.poll()
+        if self.server.alive:
+            poller.register(self.server.fileno(), select.POLLIN)
+        readers = {slot.pipe: slot for slot in self.slots.values() if not slot.eof}
+        for fd in readers:
+            poller.register(fd, select.POLLIN)
+        ready = {fd for fd, _ in poller.poll(timeout * 1000)}
+        if self.server.fileno() in ready:
+            self._records()
+        for fd in ready & readers.keys():
+            _read(readers[fd])
+        done = [completion for slot in list(self.slots.values()) if (completion := self._collect(slot)) is not None]
         self._enforce(time.monotonic())
         return done
 
@@ -99,52 +120,94 @@ class LocalEngine:
             self._stop(slot, "cancelled", time.monotonic())
 
     def close(self) -> None:
+        """Kill the workers still running and wait (up to 5 s) until the server reports them ended."""
+        deadline = time.monotonic() + 5
+        while self.server.alive and time.monotonic() < deadline:
+            for slot in self.slots.values():
+                self._signal(slot, signal.SIGKILL)
+            if not any(slot.exitcode is None and slot.failure is None for slot in self.slots.values()):
+                break
+            select.select([self.server.fileno()], [], [], 0.05)
+            self._records()
         for slot in self.slots.values():
-            if slot.process.is_alive():
-                slot.process.kill()
-            slot.process.join(timeout=5)
+            os.close(slot.pipe)
         self.slots.clear()
+        self.server.close()
+
+    def _records(self) -> None:
+        """Apply the server's reports: workers started (or not), workers ended."""
+        for kind, pid, value in self.server.records():
+            if kind == STARTED:
+                slot = self.starting.popleft()
+                if pid == 0:
+                    slot.failure = f"could not start a worker process: {os.strerror(value)}"
+                    continue
+                slot.pid = pid
+                self.pids[pid] = slot
+                if slot.stop_reason is not None:  # stopped before it started
+                    self._signal(slot, signal.SIGTERM)
+            elif kind == EXITED and pid in self.pids:
+                self.pids.pop(pid).exitcode = value
+        if not self.server.alive:
+            for slot in self.starting:
+                slot.failure = "the batch fork server exited before starting a worker for it"
+            self.starting.clear()
+
+    def _collect(self, slot: Slot) -> Optional[Completion]:
+        """The job's outcome if its worker sent one or ended; None if it is still going."""
+        outcome = slot.outcome()
+        if outcome is None:
+            if slot.exitcode is None and slot.failure is None:
+                if self.server.alive or not slot.eof:
+                    return None
+                slot.failure = "worker process ended without a result (its exit status went with the fork server)"
+            _read(slot)  # what it wrote before it ended
+            outcome = slot.outcome()
+        del self.slots[slot.job.task_id]
+        os.close(slot.pipe)
+        job = slot.job
+        if slot.stop_reason is not None:
+            returned = outcome["result"] if outcome else None
+            return Completion(job, stopped_result(job, slot.stop_reason, returned), lost=outcome is None)
+        if outcome is None:
+            return Completion(job, lost_result(job, "crashed", slot.failure or _death(slot.exitcode)), lost=True)
+        return Completion(job, outcome["result"], outcome["lines"], elapsed=outcome["elapsed"])
 
     def _enforce(self, now: float) -> None:
         for slot in self.slots.values():
             if slot.stop_reason is None and slot.deadline is not None and now >= slot.deadline:
                 self._stop(slot, "timeout", now)
-            elif slot.kill_at is not None and now >= slot.kill_at and slot.process.is_alive():
-                slot.process.kill()
+            elif slot.kill_at is not None and now >= slot.kill_at:
+                self._signal(slot, signal.SIGKILL)
 
     def _stop(self, slot: Slot, reason: str, now: float) -> None:
         """Ask the worker to stop (SIGTERM becomes KeyboardInterrupt in the loop); kill it if it lingers."""
         if slot.stop_reason is not None:
             return
         slot.stop_reason, slot.kill_at = reason, now + STOP_GRACE
-        if slot.process.is_alive() and slot.process.pid:
-            try:
-                os.kill(slot.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        self._signal(slot, signal.SIGTERM)
 
-    def _collect(self, slot: Slot) -> Optional[Completion]:
-        """The job's outcome if its worker sent one or died; None if it is still going."""
-        outcome: Optional[dict[str, Any]] = None
-        if slot.connection.poll():
-            try:
-                outcome = slot.connection.recv()
-            except (EOFError, OSError):
-                outcome = None
-        elif slot.process.is_alive():
-            return None
-        slot.process.join(timeout=STOP_GRACE)
-        if slot.process.is_alive():
-            slot.process.kill()
-            slot.process.join()
-        slot.connection.close()
-        job = slot.job
-        if slot.stop_reason is not None:
-            returned = outcome["result"] if outcome else None
-            return Completion(job, stopped_result(job, slot.stop_reason, returned), lost=outcome is None)
-        if outcome is None:
-            return Completion(job, lost_result(job, "crashed", _death(slot.process.exitcode)), lost=True)
-        return Completion(job, outcome["result"], outcome["lines"], elapsed=outcome["elapsed"])
+    @staticmethod
+    def _signal(slot: Slot, signum: int) -> None:
+        """Signal a worker that has started and not yet been reported ended (so its pid is still its own)."""
+        if slot.pid is None or slot.exitcode is not None:
+            return
+        try:
+            os.kill(slot.pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def _read(slot: Slot) -> None:
+    """What the worker's pipe holds now, without waiting; ``eof`` once every writer has closed it."""
+    while not slot.eof:
+        try:
+            chunk = os.read(slot.pipe, 1 << 16)
+        except BlockingIOError:
+            return
+        if not chunk:
+            slot.eof = True
+        slot.data += chunk
 
 
 def _death(exitcode: Optional[int]) -> str:

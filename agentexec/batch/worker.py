@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
+import struct
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 from agentexec.assembly import build_agent, build_runtime
 from agentexec.batch.jobs import Job, config_from_data, unpack
@@ -24,12 +26,17 @@ from agentexec.loading import KINDS, registered
 from agentexec.loop import LogSink, RunResult, run_task
 from agentexec.tasks import Task
 
+#: Prefix of a local worker's outcome on its pipe: the length of the pickle that follows.
+OUTCOME_SIZE = struct.Struct("!Q")
+
 # Imported in the fork server, so every task's process inherits the standard actions' argument
 # models and schemas and the installed entry points instead of building and scanning them again
-# (about 15 ms a task each).
+# (about 15 ms a task each), and the temporary directory, which tempfile otherwise finds in each
+# worker by creating and deleting a file there.
 ActionExecutor.action_schemas()
 for _kind in KINDS:
     registered(_kind)
+tempfile.gettempdir()
 
 
 class MemorySink:
@@ -123,22 +130,27 @@ def _close(runtime: Optional[Any]) -> None:
         pass
 
 
-def process_main(job: Job, connection: Any) -> None:
-    """Entry point of a local worker process: run the job, send the outcome to the driver.
+def process_main(job: Job, result_fd: int) -> NoReturn:
+    """Entry point of a local worker process: run the job, write the outcome to the driver's pipe.
 
     The terminal's Ctrl-C reaches the whole process group, but the first one must let running
     tasks finish: SIGINT is caught and dropped here (a handler, not SIG_IGN, so the task's own
     processes still get Ctrl-C after exec). SIGTERM is how the driver asks the task to stop; it
     becomes KeyboardInterrupt, so the loop records the interruption and closes the log and runtime.
+    The outcome is a pickle behind its 8-byte length, so the driver knows when it has all of it.
     """
     signal.signal(signal.SIGINT, lambda signum, frame: None)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     outcome = run_job(job)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    connection.send(outcome)
-    connection.close()
-    # Nothing is left to clean up (run_job closed the runtime); skip the interpreter's exit work
-    # (atexit hooks, joining leftover threads), which would keep the driver waiting for this slot.
+    data = pickle.dumps(outcome)
+    try:
+        with open(result_fd, "wb", closefd=True) as pipe:
+            pipe.write(OUTCOME_SIZE.pack(len(data)) + data)
+    except BrokenPipeError:  # the driver is gone: nobody is left to tell
+        pass
+    # Nothing is left to clean up (run_job closed the runtime) and the driver has the outcome; skip
+    # the interpreter's exit work (atexit hooks, joining leftover threads) and the fork server's loop.
     os._exit(0)
 
 

@@ -14,7 +14,6 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -28,6 +27,7 @@ from agentexec.batch.summary import Summary
 from agentexec.config import Config
 from agentexec.errors import TaskFileError
 
+BAR_WIDTH = 30
 STATUS_STYLES = {"passed": "green", "failed": "red", "error": "bold red", "cancelled": "yellow", "not_run": "dim"}
 
 
@@ -95,22 +95,27 @@ def _reporter(json_output: bool) -> Reporter:
 
 
 class RichProgress:
-    """A live status line with a bar on a terminal; each finished task printed above it."""
+    """A live status line with a bar on a terminal; each finished task printed above it.
+
+    The line is re-rendered with every task printed above it, so it is one ``Text`` (the bar drawn
+    in the progress bar's theme styles) rather than a grid of a ``ProgressBar`` and a ``Text``,
+    whose layout cost the driver about 2 ms of CPU per task.
+    """
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.counts: Optional[Counts] = None
         self.live = Live(get_renderable=self._render, console=console, refresh_per_second=4, transient=True)
 
-    def _render(self) -> Any:
+    def _render(self) -> Text:
         if self.counts is None:
             return Text("")
-        grid = Table.grid(padding=(0, 1))
-        grid.add_row(
-            ProgressBar(total=max(self.counts.to_run, 1), completed=self.counts.done, width=30),
-            Text(status_line(self.counts), style="bold"),
-        )
-        return grid
+        filled = BAR_WIDTH * self.counts.done // max(self.counts.to_run, 1)
+        line = Text()
+        line.append("━" * filled, style="bar.finished" if filled == BAR_WIDTH else "bar.complete")
+        line.append("━" * (BAR_WIDTH - filled), style="bar.back")
+        line.append(f" {status_line(self.counts)}", style="bold")
+        return line
 
     def start(self, counts: Counts, engine: str, workers: int, reused: int) -> None:
         self.counts = counts
@@ -121,7 +126,7 @@ class RichProgress:
         self.live.start()
 
     def task_started(self, task_id: str, counts: Counts) -> None:
-        self.live.refresh()
+        """Nothing: the line's next refresh (4 a second) counts the task as running."""
 
     def task_finished(self, entry: dict[str, Any], counts: Counts, worker_seconds: Optional[float]) -> None:
         line = Text(f"{entry['status']:<9} ", style=STATUS_STYLES[entry["status"]])
