@@ -4,7 +4,7 @@ then forks a fresh worker process per task.
 Why not ``multiprocessing``'s forkserver, which this replaces: each of its workers re-ran the
 driver's main script (for the ``agentexec`` console script: the CLI module and its imports),
 rebuilt the driver's ``sys.path``, ``argv`` and working directory and unpickled a ``Process``
-before the task began, about 6 ms of a worker's CPU per task when the task itself takes 30; and
+before the task began, about 7 ms of a worker's CPU per task when the task itself takes 30; and
 ``ensure_running`` returned before the preload finished, so the first task waited for it. Here a
 worker is a fork of a server idling in its loop, with the job's pickle already in memory, and
 ``ForkServer()`` returns once the server is ready.
