@@ -16,6 +16,11 @@ Events inside messages use the one serialiser, ``events.to_dict``/``from_dict``.
 pydantic models with ``extra="forbid"`` and a ``type`` discriminator, as SWE-ReX does, so a
 misspelt field is an error response rather than a silently ignored key. ``hello`` carries the
 environment and constructor arguments instead of the command line so secrets never show in ``ps``.
+
+Each model's validator is built on its first use (``defer_build``), not at import: building them
+all costs milliseconds that every server start would pay, while a server only ever validates
+requests and writes its responses with ``response`` (the same JSON, no model needed), and a client
+only builds the request models it sends and the response union it reads.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import json
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from agentexec import errors
 from agentexec.events import describe_validation_error
@@ -36,7 +42,7 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 class Message(BaseModel):
     """Every message: strict fields, and the id of the request it is or answers (none for stray errors)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: Optional[int] = None
 
@@ -73,7 +79,7 @@ class CloseRequest(Message):
 
 
 Request = Annotated[Union[HelloRequest, ExecuteRequest, InterruptRequest, CloseRequest], Field(discriminator="type")]
-REQUEST = TypeAdapter(Request)
+REQUEST = TypeAdapter(Request, config=ConfigDict(defer_build=True))
 
 
 # -- responses --------------------------------------------------------------------------------
@@ -118,12 +124,22 @@ Response = Annotated[
     Union[HelloResponse, OutputMessage, AliveMessage, ResultMessage, OkMessage, ErrorMessage],
     Field(discriminator="type"),
 ]
-RESPONSE = TypeAdapter(Response)
+RESPONSE = TypeAdapter(Response, config=ConfigDict(defer_build=True))
 
 
 def encode(message: BaseModel) -> bytes:
     """One protocol line, newline included (JSON escapes every newline inside strings)."""
     return message.model_dump_json().encode() + b"\n"
+
+
+def response(kind: str, request_id: Optional[int], **fields: Any) -> bytes:
+    """The line of a response of type ``kind``: the JSON ``encode`` makes of its model, fields in its order.
+
+    The server writes responses this way so that it never builds the response models; events
+    inside are serialised as a model's ``dict[str, Any]`` field would be (paths and dates as
+    strings, NaN as null), and the client still validates every line against ``RESPONSE``.
+    """
+    return to_json({"id": request_id, "type": kind, **fields}, inf_nan_mode="null") + b"\n"
 
 
 def decode(line: bytes | str, adapter: TypeAdapter[Any]) -> Any:
@@ -142,8 +158,9 @@ def decode(line: bytes | str, adapter: TypeAdapter[Any]) -> Any:
         ) from None
 
 
-def error_message(exc: BaseException, request_id: Optional[int] = None) -> ErrorMessage:
-    return ErrorMessage(type="error", id=request_id, error=type(exc).__name__, message=str(exc))
+def error_response(exc: BaseException, request_id: Optional[int] = None) -> bytes:
+    """The ``error`` line for an exception: its type name, so the client can raise the same class."""
+    return response("error", request_id, error=type(exc).__name__, message=str(exc))
 
 
 def raise_error(message: ErrorMessage) -> None:

@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=7, help="timed starts per runtime")
     options = parser.parse_args()
 
+    load_at_start = os.getloadavg()  # the machine is shared: start times move with its load
     rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="agentexec-bench-") as scratch:
         workspace = Path(scratch) / "ws"
@@ -128,6 +129,7 @@ def main() -> None:
                 "python": sys.version.split()[0],
                 "platform": platform.platform(),
                 "cpus": len(os.sched_getaffinity(0)),
+                "load_average_at_start": [round(load, 2) for load in load_at_start],
                 "targets": {"added_ms": ADDED_TARGET_MS, "sandbox_start_s": SANDBOX_START_TARGET_S},
                 "met": verdict,
                 "rows": {r: {k: round(v, 4) for k, v in row.items()} for r, row in rows.items()},

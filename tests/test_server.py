@@ -359,3 +359,15 @@ def test_the_console_script_command_forwards_to_the_same_server(tmp_path: Path) 
     server.stdout.close()
     usage = subprocess.run([sys.executable, "-c", code, "serve", "--help"], capture_output=True, text=True)
     assert usage.returncode == 0 and "--import-path" in usage.stdout
+
+
+def test_the_servers_plain_json_responses_are_what_the_response_models_make() -> None:
+    """The server writes responses without building their models; the client still parses them with those."""
+    from agentexec.protocol import RESPONSE, ErrorMessage, ResultMessage, decode, encode, error_response, response
+
+    event = {"observation": "run", "content": "é\n", "extras": {"path": Path("/w/a.txt"), "nan": float("nan")}}
+    line = response("result", 7, event=event)
+    assert line == encode(ResultMessage(type="result", id=7, event=event))
+    assert decode(line, RESPONSE).event["extras"] == {"path": "/w/a.txt", "nan": None}
+    error = error_response(ValueError("bad"))
+    assert error == encode(ErrorMessage(type="error", id=None, error="ValueError", message="bad"))

@@ -91,7 +91,9 @@ def _bind(spec: str) -> tuple[Path, Path]:
 
 
 def _under(path: Path, parent: Path) -> bool:
-    return path == parent or parent in path.parents
+    """``path`` is ``parent`` or lies inside it; compared as text, a fraction of what ``Path.parents`` costs."""
+    inside, top = str(path), str(parent)
+    return inside == top or inside.startswith(top.rstrip("/") + "/")
 
 
 def _hidden_needs(import_paths: list[str], writable: list[Path]) -> list[Path]:
