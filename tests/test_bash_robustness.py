@@ -260,7 +260,7 @@ def test_no_process_survives_agentexec_being_stopped(tmp_path, how):
     deadline = time.monotonic() + 10
     while len(session_members(sid)) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)  # "echo $$" is printed before the last sleep starts
-    assert len(session_members(sid)) == 4
+    assert len(session_members(sid)) >= 4  # the escapers may not have left yet
     escaped = escaped_pids(tmp_path)
     process.send_signal(how)
     process.communicate(timeout=30)
