@@ -63,20 +63,24 @@ def _carries(pid: int, needle: bytes | None) -> bool:
         return needle in handle.read().split(b"\0")
 
 
-def kill_session(leader: int, tag: str | None = None) -> None:
+def kill_session(leader: int, tag: str | None = None, idle: bool = False) -> None:
     """Kill every process in the session led by ``leader`` (or tagged ``tag``) and return once they are gone.
 
     bash goes last: while it lives it reaps its children, whereas an orphan's zombie waits for
-    init, which here may take seconds. Members are killed again while any is left (forks race us).
+    init, which here may take seconds. The session is searched again for processes forked while
+    the last ones were being killed, unless there were none and bash is ``idle`` at its prompt,
+    where nothing is left that could fork (one scan of /proc instead of two: ~1 ms a close).
     """
     watched = set(session_members(leader, zombies=True, tag=tag)) - {leader}  # a zombie is gone once reaped
+    victims, search = list(watched), bool(watched) or not idle
     for _ in range(5):
-        victims = [pid for pid in session_members(leader, tag=tag) if pid != leader]
-        if not victims:
-            break
         for pid in victims:
             _kill(pid)
+        if not search:
+            break
+        victims = [pid for pid in session_members(leader, tag=tag) if pid != leader and pid not in watched]
         watched.update(victims)
+        search = bool(victims)
     deadline = time.monotonic() + REAP_WAIT
     while watched and time.monotonic() < deadline:
         time.sleep(0.001)
@@ -92,7 +96,8 @@ def _kill(pid: int) -> None:
 
 
 #: Waits for EOF on stdin (this process closed the pipe or died), then kills every live process
-#: of session $SID, and every one started since bash ($SINCE) that carries $TAG, again while any is left.
+#: of session $SID, and every one started since bash ($SINCE) that carries $TAG, again while any is
+#: left. POSIX sh: on Debian that is dash, which starts in a third of bash's time, at every session.
 _WATCHDOG = r"""
 trap '' INT HUP TERM QUIT
 while read -r _; do :; done
@@ -102,14 +107,12 @@ for round in 1 2 3 4 5; do
     read -r line < "$stat" 2>/dev/null || continue
     set -- ${line##*) }
     [ "$1" != Z ] || continue
-    member=
-    if [ "$4" = "$SID" ]; then
-      member=1
-    elif [ "${20}" -ge "$SINCE" ] 2>/dev/null; then
-      mapfile -d '' environ < "${stat%/stat}/environ" 2>/dev/null
-      for entry in "${environ[@]}"; do [ "$entry" != "$TAG" ] || { member=1; break; }; done
+    dir=${stat%/stat}
+    if [ "$4" = "$SID" ] || { [ "${20}" -ge "$SINCE" ] 2>/dev/null &&
+        tr '\0' '\n' < "$dir/environ" 2>/dev/null | grep -qxF "$TAG"; }; then
+      kill -9 "${dir#/proc/}" 2>/dev/null
+      found=1
     fi
-    if [ -n "$member" ]; then kill -9 "${stat//[^0-9]/}" 2>/dev/null; found=1; fi
   done
   [ -n "$found" ] || exit 0
 done
@@ -120,7 +123,7 @@ def start_watchdog(sid: int, tag: str) -> tuple[subprocess.Popen, int]:
     """A process outside the session that kills it when our end of a pipe closes, however we die."""
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
-        ["/bin/bash", "--noprofile", "--norc", "-c", _WATCHDOG],
+        ["/bin/sh", "-c", _WATCHDOG],
         stdin=read_end,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
