@@ -241,12 +241,14 @@ class RemoteRuntime(Runtime):
                 HelloRequest, type="hello", env=self.env, executor_kwargs=self.executor_kwargs, heartbeat=heartbeat
             )
             reply = connection.receive(request_id, max(self.response_timeout, START_TIMEOUT))
-        except RuntimeFailure as exc:
+        except ServerHung as exc:
             self._abandon(f"the executor server did not answer hello: {exc}")
             raise RuntimeFailure(self._dead) from None
+        except RuntimeFailure:  # it stopped reading before hello arrived: whichever came first, it died
+            reply = None
         if reply is None:
-            self.connection = None
-            raise RuntimeFailure(connection.describe_death("the executor server exited during start-up"))
+            self._abandon("the executor server exited during start-up")
+            raise RuntimeFailure(self._dead)
         if isinstance(reply, ErrorMessage):
             self._abandon("the executor server could not start")
             raise_error(reply)
