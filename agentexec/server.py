@@ -77,6 +77,10 @@ class Server:
         self.heartbeat = 5.0
         self._write_lock = threading.Lock()
         self._running_id: Optional[int] = None
+        # The request an interrupt came for while its action still waited for the worker thread.
+        self._cancelled_id: Optional[int] = None
+        self._dispatch_lock = threading.Lock()
+        self._dispatched_id: Optional[int] = None
         self._jobs: queue.Queue[Optional[tuple[BaseActionExecutor, Optional[int], Action]]] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
@@ -207,8 +211,14 @@ class Server:
             def stream(text: str, request_id: Optional[int] = request_id) -> None:
                 self.send(response("output", request_id, event=to_dict(Output(output=text, cause=request_id))))
 
+            with self._dispatch_lock:
+                cancelled = self._cancelled_id == request_id
+                self._dispatched_id = request_id
             try:
-                observation = executor.run_action(action, stream)
+                if cancelled:
+                    observation = error("interrupted before the action started", interrupted=True)
+                else:
+                    observation = executor.run_action(action, stream)
             except BaseException as exc:  # noqa: BLE001 - even SystemExit in user code must be answered
                 observation = error(f"action {action.action!r} failed: {type(exc).__name__}: {exc}")
             observation = observation.model_copy(update={"cause": request_id})
@@ -224,8 +234,16 @@ class Server:
                 self.send(response("alive", running))
 
     def interrupt(self) -> None:
+        """Interrupt the running action; one still queued for the worker thread is not started at all."""
+        running = self._running_id
+        if running is None:
+            return
+        with self._dispatch_lock:
+            if self._dispatched_id != running:
+                self._cancelled_id = running
+                return
         interrupt = getattr(self.executor, "interrupt", None)
-        if interrupt is not None and self._running_id is not None:
+        if interrupt is not None:
             interrupt()
 
     def shutdown(self) -> None:

@@ -170,6 +170,26 @@ def test_interrupt_stops_the_running_action_while_it_runs(serve) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_an_interrupt_sent_with_the_action_is_never_lost(serve, tmp_path: Path) -> None:
+    """Execute and interrupt in one write: the interrupt reaches the action whether it is still
+    queued for the worker thread (then it never starts) or already in bash (then it is cut)."""
+    client = serve()
+    client.send({"type": "hello", "id": 1})
+    client.recv()
+    for n in range(5):
+        request_id = 10 + 2 * n
+        execute = run_request(request_id, f"sleep 30; touch done{n}")
+        client.send(
+            json.dumps(execute).encode()
+            + b"\n"
+            + json.dumps({"type": "interrupt", "id": request_id + 1}).encode()
+            + b"\n"
+        )
+        result = client.until(request_id, "result", timeout=10)[-1]["event"]
+        assert result["extras"].get("interrupted") or result["extras"].get("exit_code") == 130, result
+    assert not list((tmp_path / "ws").glob("done*"))
+
+
 def test_eof_shuts_down_and_kills_every_child(serve) -> None:
     client = serve()
     client.send(run_request(1, "nohup sleep 300 >/dev/null 2>&1 & echo $!"))
