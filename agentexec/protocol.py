@@ -79,7 +79,7 @@ class CloseRequest(Message):
 
 
 Request = Annotated[Union[HelloRequest, ExecuteRequest, InterruptRequest, CloseRequest], Field(discriminator="type")]
-REQUEST = TypeAdapter(Request, config=ConfigDict(defer_build=True))
+REQUEST: TypeAdapter[Request] = TypeAdapter(Request, config=ConfigDict(defer_build=True))
 
 
 # -- responses --------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ Response = Annotated[
     Union[HelloResponse, OutputMessage, AliveMessage, ResultMessage, OkMessage, ErrorMessage],
     Field(discriminator="type"),
 ]
-RESPONSE = TypeAdapter(Response, config=ConfigDict(defer_build=True))
+RESPONSE: TypeAdapter[Response] = TypeAdapter(Response, config=ConfigDict(defer_build=True))
 
 
 def encode(message: BaseModel) -> bytes:

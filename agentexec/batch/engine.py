@@ -55,7 +55,7 @@ def stopped_result(job: Job, reason: str, returned: Optional[dict[str, Any]] = N
     else:
         message = "cancelled by a second interrupt"
     base = returned or {}
-    kept = {key: base[key] for key in ("steps", "duration", "checks") if key in base}
+    kept: dict[str, Any] = {key: base[key] for key in ("steps", "duration", "checks") if key in base}
     return {**lost_result(job, reason, message), **kept}
 
 

@@ -135,12 +135,12 @@ def serve(fd: int) -> None:
 def _loop(sock: socket.socket, frames: _Frames, wake_r: int, wake_w: int) -> None:
     sock.sendall(RECORD.pack(READY, 0, 0))
     while frames.open:
-        ready, _, _ = select.select([sock, wake_r], [], [])
+        ready, _, _ = select.select([sock.fileno(), wake_r], [], [])
         if wake_r in ready:
             _drain(wake_r)
             for pid, code in _reap():
                 sock.sendall(RECORD.pack(EXITED, pid, code))
-        if sock not in ready:
+        if sock.fileno() not in ready:
             continue
         frames.receive()
         while (payload := frames.next_frame(block=False)) is not None:
@@ -207,7 +207,7 @@ def _worker(payload: bytes, result_fd: int, server_fds: list[int]) -> NoReturn:
 
 
 def _reap() -> list[tuple[int, int]]:
-    ended = []
+    ended: list[tuple[int, int]] = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)

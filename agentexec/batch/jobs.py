@@ -102,6 +102,6 @@ def pack(directory: Path) -> bytes:
 
 def unpack(data: bytes, destination: Path) -> None:
     """Extract ``pack``'s archive; the ``data`` filter refuses paths that leave ``destination``."""
-    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    safe: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
     with tarfile.open(fileobj=io.BytesIO(data), mode="r") as archive:
         archive.extractall(destination, **safe)

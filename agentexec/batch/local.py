@@ -105,7 +105,7 @@ class LocalEngine:
     def wait(self, timeout: float) -> list[Completion]:
         """Block up to ``timeout`` seconds (less when a deadline is nearer) for jobs to end."""
         self._enforce(time.monotonic())
-        waits = [s.kill_at or s.deadline for s in self.slots.values() if (s.kill_at or s.deadline)]
+        waits = [wait for s in self.slots.values() if (wait := s.kill_at or s.deadline) is not None]
         if waits:
             timeout = max(0.0, min(timeout, min(waits) - time.monotonic()))
         poller = select.poll()

@@ -77,7 +77,7 @@ class RayEngine:
         self._enforce(time.monotonic())
         if not self.tasks:
             return []
-        waits = [t.kill_at or t.deadline for t in self.tasks.values() if (t.kill_at or t.deadline)]
+        waits = [wait for t in self.tasks.values() if (wait := t.kill_at or t.deadline) is not None]
         if waits:
             timeout = max(0.0, min(timeout, min(waits) - time.monotonic()))
         refs = list(self.tasks)

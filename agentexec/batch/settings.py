@@ -50,8 +50,8 @@ def batch_settings(config: Config, flags: dict[str, Any]) -> BatchSettings:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "?"
-        source = "flag --" + key.replace("_", "-") if flags.get(key) is not None else config.sources.get(f"batch.{key}")
-        raise ConfigError(f"{source or 'default'}: batch.{key} = {err.get('input')!r}: {err['msg']}") from None
+        given = "flag --" + key.replace("_", "-") if flags.get(key) is not None else config.sources.get(f"batch.{key}")
+        raise ConfigError(f"{given or 'default'}: batch.{key} = {err.get('input')!r}: {err['msg']}") from None
 
 
 def _relative_to_file(key: str, value: Any, source: str, base: Path) -> Any:

@@ -106,7 +106,7 @@ def _hidden_needs(import_paths: list[str], writable: list[Path]) -> list[Path]:
         *(Path(p) for p in sys.path if p),
         *(Path(p) for p in import_paths),
     ]
-    hidden = []
+    hidden: list[Path] = []
     for path in sorted({p.resolve() for p in wanted if p.exists()}, key=lambda p: len(p.parts)):
         if path in PRIVATE or not any(_under(path, private) for private in PRIVATE):
             continue  # all of /tmp would undo its privacy; modules directly in /tmp stay hidden
