@@ -14,21 +14,18 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+def readme_block(after: str, language: str) -> str:
+    """The first ``language`` code block in README.md after the line holding ``after``: tests run the
+    README's own code, so the README cannot drift from what works."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    rest = text[text.index(after) :]
+    opening = f"```{language}\n"
+    start = rest.index(opening) + len(opening)
+    return rest[start : rest.index("```", start)]
+
+
 #: The README's ten-line custom executor, as a user writes it beside their config.
-OPS_MODULE = '''\
-from agentexec.executors import ActionExecutor, action
-
-
-class OpsExecutor(ActionExecutor):
-    @action
-    def count_lines(self, path: str) -> str:
-        """Count the lines of a workspace file.
-
-        Args:
-            path: file to count, relative to the workspace.
-        """
-        return str(len(self.resolve(path).read_text().splitlines()))
-'''
+OPS_MODULE = readme_block("Put `ops.py` next to your `agentexec.toml`", "python")
 
 
 def run_cli(
