@@ -14,6 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+
 def readme_block(after: str, language: str) -> str:
     """The first ``language`` code block in README.md after the line holding ``after``: tests run the
     README's own code, so the README cannot drift from what works."""
