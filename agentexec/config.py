@@ -161,9 +161,10 @@ def _merge_file(file: Path, values: dict[str, dict[str, Any]], sources: dict[str
         raise ConfigError(f"{file}: cannot read config file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    toml = _toml()
     try:
-        data = _toml().loads(text)
-    except _toml().TOMLDecodeError as exc:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}; fix the syntax at that place") from None
     base = file.resolve().parent
     for section, table in data.items():
@@ -241,9 +242,10 @@ def _toml() -> Any:
 
 def _parse_env_value(raw: str) -> Any:
     """Read an environment value as a TOML value when it is one (``5``, ``true``, ``[1, 2]``)."""
+    toml = _toml()
     try:
-        return _toml().loads(f"value = {raw}")["value"]
-    except _toml().TOMLDecodeError:
+        return toml.loads(f"value = {raw}")["value"]
+    except toml.TOMLDecodeError:
         return raw
 
 

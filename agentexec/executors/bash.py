@@ -462,21 +462,24 @@ class BashSession:
             if not self.running:
                 self._cancelled = self._waiting  # a run() that has not sent its command yet will not
                 return
-        self._signal("C-c")
+            self._send_or_hold("C-c")
         if not self._waiting:
             self._collect(timeout=INTERRUPT_WAIT, no_output_timeout=None, on_output=None, quiet=True)
 
     def _signal(self, key: str) -> None:
         """Send C-c or C-z now, or, while bash may still be reading the command line, once the runner
         has started (a signalling key makes bash drop the rest of the line, and its tail would run)."""
-        assert self._child is not None
         with self._keys_lock:
-            if not self.running:
-                return  # it ended meanwhile: the key would only reach bash's prompt
-            if self._started:
-                self._child.send(CONTROL_KEYS[key])
-            else:
-                self._held_keys.append(key)
+            if self.running:  # else it ended meanwhile: the key would only reach bash's prompt
+                self._send_or_hold(key)
+
+    def _send_or_hold(self, key: str) -> None:
+        """With the keys lock held and a command running: send ``key``, or hold it until the runner starts."""
+        assert self._child is not None
+        if self._started:
+            self._child.send(CONTROL_KEYS[key])
+        else:
+            self._held_keys.append(key)
 
     def _on_started(self, ended: bool) -> None:
         """The runner has announced itself: send the keys held for it, unless the command already ended."""
