@@ -1,4 +1,4 @@
-"""User story 3 and the layered configuration: defaults < file < AGENTEXEC_* variables < flags.
+"""The layered configuration: defaults < file < AGENTEXEC_* variables < flags.
 
 The end-to-end tests name a different executor, agent and runtime at each layer and check, from the
 event log, which ones actually ran; ``agentexec config`` must say where each value came from.
@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import read_log, write_json
 
 import agentexec
 from agentexec.config import load_config
 from agentexec.errors import ConfigError
+from tests.helpers import read_log, write_json
 
 MODS = '''\
 """An executor, agent and runtime per configuration layer, each saying who it is."""

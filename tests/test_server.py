@@ -22,7 +22,7 @@ import pytest
 import agentexec
 from agentexec.errors import ClassLoadError, RuntimeFailure
 from agentexec.protocol import PROTOCOL_VERSION
-from tests.conftest import read_log, run_cli, write_json
+from tests.helpers import read_log, run_cli, write_json
 
 
 class Client:

@@ -111,7 +111,7 @@ def test_actions_stream_and_interrupt_over_ssh(sshd: Sshd, tmp_path: Path) -> No
 
 
 def test_a_custom_executor_over_ssh_via_import_paths(sshd: Sshd, tmp_path: Path) -> None:
-    from tests.test_runtime_parity import OPS_MODULE
+    from tests.helpers import STREAMING_OPS_MODULE as OPS_MODULE
 
     (tmp_path / "ssh_ops.py").write_text(OPS_MODULE)
     rt = _runtime(sshd, tmp_path / "ws", import_paths=[str(tmp_path)])

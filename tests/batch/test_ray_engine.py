@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import read_log, run_cli, write_json
+
+from tests.helpers import read_log, run_cli, write_json
 
 pytestmark = pytest.mark.ray
 

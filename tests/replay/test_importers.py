@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
 
 from agentexec import connect
 from agentexec.events import Action
 from agentexec.replay import Verifier, open_log, replay, steps
 from agentexec.replay.openhands import decode_file_editor_call
+from tests.helpers import PEER_DATA as SHARED
+from tests.helpers import run_cli
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "peer-data"
 OPENHANDS = SHARED / "openhands-trajectories"
 MINISWE = SHARED / "mini-swe-agent-trajectories"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"peer data not found at {SHARED}")

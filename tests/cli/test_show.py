@@ -7,11 +7,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_json
 
 from agentexec.replay import LogReader, open_log
+from tests.helpers import PEER_DATA as SHARED
+from tests.helpers import run_cli, write_json
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "peer-data"
 OPENHANDS = SHARED / "openhands-trajectories"
 MINISWE = SHARED / "mini-swe-agent-trajectories"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"peer data not found at {SHARED}")

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import read_log, run_cli, write_json
+
+from tests.helpers import read_log, run_cli, write_json
 
 OPS = '''
 import os

@@ -1,4 +1,4 @@
-"""User stories 1 and 2 of issue 2, end to end: the CLI in a subprocess, in a project of its own.
+"""The `run` command end to end: the CLI in a subprocess, in a project of its own.
 
 1. ``agentexec run examples/hello/task.json`` streams every action and observation, ends with a
    summary line, exits 0 and leaves an event log.
@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import OPS_MODULE, REPO, read_log, write_json
+
+from tests.helpers import OPS_MODULE, REPO, read_log, write_json
 
 COUNT_TASK = {
     "id": "count",

@@ -19,7 +19,7 @@ import pytest
 
 import agentexec
 from agentexec.runtimes.sandbox import SandboxRuntime
-from tests.test_runtime_parity import OPS_MODULE, bwrap_unavailable, wait_for_sleepers
+from tests.helpers import STREAMING_OPS_MODULE, bwrap_unavailable, wait_for_sleepers
 
 pytestmark = pytest.mark.skipif(bool(bwrap_unavailable()), reason=bwrap_unavailable() or "bwrap works")
 
@@ -141,7 +141,7 @@ def test_a_venv_under_tmp_and_a_module_there_are_visible_inside(tmp_path: Path) 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     (tmp_path / "mods").mkdir()
-    (tmp_path / "mods" / "venv_ops.py").write_text(OPS_MODULE)
+    (tmp_path / "mods" / "venv_ops.py").write_text(STREAMING_OPS_MODULE)
     script = textwrap.dedent(
         f"""
         import sys, agentexec

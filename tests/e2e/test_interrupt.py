@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import read_log, write_json
+
+from tests.helpers import read_log, write_json
 
 SLOW_TASK = {
     "id": "slow",

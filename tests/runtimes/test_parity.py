@@ -12,10 +12,8 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,46 +21,11 @@ import pytest
 
 import agentexec
 from agentexec.runtimes.base import Runtime
-from tests.conftest import read_log, run_cli, write_json
-
-
-@cache
-def bwrap_unavailable() -> str:
-    """Why the sandbox cannot run here, or "" when it can."""
-    from shutil import which
-
-    if which("bwrap") is None:
-        return "bubblewrap (bwrap) is not installed; apt-get install bubblewrap"
-    probe = subprocess.run(
-        ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--unshare-net", "true"],
-        capture_output=True,
-        text=True,
-    )
-    if probe.returncode != 0:
-        return f"bwrap cannot create namespaces here: {probe.stderr.strip()}"
-    return ""
-
+from tests.helpers import STREAMING_OPS_MODULE, bwrap_unavailable, read_log, run_cli, wait_for_sleepers, write_json
 
 needs_bwrap = pytest.mark.skipif(bool(bwrap_unavailable()), reason=bwrap_unavailable() or "bwrap works")
 RUNTIMES = ["local", "process", pytest.param("sandbox", marks=needs_bwrap)]
 REMOTE = ["process", pytest.param("sandbox", marks=needs_bwrap)]
-
-OPS_MODULE = textwrap.dedent(
-    '''
-    from agentexec.executors import ActionExecutor, action
-
-    class OpsExecutor(ActionExecutor):
-        @action
-        def count_lines(self, path: str) -> str:
-            """Count the lines of a workspace file.
-
-            Args:
-                path: file to count, relative to the workspace.
-            """
-            self.emit(f"counting {path}\\n")
-            return str(len(self.resolve(path).read_text().splitlines()))
-    '''
-)
 
 
 @pytest.fixture(params=RUNTIMES)
@@ -170,7 +133,7 @@ def test_custom_executor_from_the_users_directory(
     module = f"parity_ops_{runtime_name}"
     user_dir = tmp_path / "user"
     user_dir.mkdir()
-    (user_dir / f"{module}.py").write_text(OPS_MODULE)
+    (user_dir / f"{module}.py").write_text(STREAMING_OPS_MODULE)
     monkeypatch.chdir(user_dir)
     chunks: list[str] = []
     with agentexec.connect(runtime=runtime_name, executor=f"{module}:OpsExecutor", workspace=tmp_path / "ws") as rt:
@@ -179,35 +142,11 @@ def test_custom_executor_from_the_users_directory(
     assert observation.content == "3" and chunks == ["counting f.txt\n"]
 
 
-def wait_for_sleepers(marker: str, running: bool, timeout: float = 5) -> bool:
-    """Wait until ``sleep MARKER`` processes exist (or are all gone); False if that never happens."""
-    deadline = time.monotonic() + timeout
-    while bool(_sleepers(marker)) != running:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def _sleepers(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "cmdline").read_bytes() == f"sleep\0{marker}\0".encode():
-                    stat = (entry / "stat").read_text()
-                    if not stat.rsplit(") ", 1)[-1].startswith("Z"):
-                        found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 # -- the CLI --------------------------------------------------------------------------------
 
 
 def _ops_project(project: Path) -> Path:
-    (project / "ops.py").write_text(OPS_MODULE)
+    (project / "ops.py").write_text(STREAMING_OPS_MODULE)
     (project / "agentexec.toml").write_text('[core]\nruntime_executor = "ops:OpsExecutor"\n')
     return write_json(
         project / "task.json",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from venv_helper import agentexec, make_venv, pip_install
+from tests.venv_helper import agentexec, make_venv, pip_install
 
 PYPROJECT = """
 [build-system]

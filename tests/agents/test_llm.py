@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import OPS_MODULE, read_log, run_cli, write_json
-from fake_openai import FakeOpenAI, failure, reply
+from tests.fake_openai import FakeOpenAI, failure, reply
+from tests.helpers import OPS_MODULE, read_log, run_cli, write_json
 
 
 def setup_project(project: Path, base_url: str, **agent: Any) -> Path:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import read_log, run_cli, write_json
 
 from agentexec.errors import UsageError
 from agentexec.replay import open_log
+from tests.helpers import read_log, run_cli, write_json
 
 EVERY_ACTION = [
     {"action": "run", "args": {"command": "echo hello && date && echo pid $$ && sleep 0.01"}},

@@ -18,8 +18,7 @@ import pytest
 
 from agentexec.errors import ConfigError
 from agentexec.runtimes.docker import DockerRuntime
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
 
 
 def test_run_command_mounts_the_workspace_and_names_the_container(tmp_path: Path) -> None:

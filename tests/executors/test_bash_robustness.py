@@ -21,7 +21,7 @@ import pytest
 import agentexec
 from agentexec.events import Observation
 from agentexec.executors.bash import BashSession
-from tests.conftest import read_log, write_json
+from tests.helpers import read_log, write_json
 
 
 @pytest.fixture

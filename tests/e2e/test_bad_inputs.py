@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import read_log, run_cli
+
+from tests.helpers import read_log, run_cli
 
 TASK = json.dumps({"id": "t", "actions": [{"action": "run", "args": {"command": "echo ok"}}]})
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import read_log, run_cli
+
+from tests.helpers import read_log, run_cli
 
 PROMPT = r"\[(-|\d+)\]\$ "
 OPS = '''

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import read_log, run_cli, write_json
+from tests.helpers import read_log, run_cli, write_json
 
 ACTIONS = [
     {"action": "run", "args": {"command": "echo 1 >> log.txt"}},

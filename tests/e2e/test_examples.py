@@ -6,9 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import REPO, read_log, run_cli
-from fake_openai import FakeOpenAI, reply
-from venv_helper import agentexec, make_venv, pip_install
+from tests.fake_openai import FakeOpenAI, reply
+from tests.helpers import REPO, read_log, run_cli
+from tests.venv_helper import agentexec, make_venv, pip_install
 
 EXAMPLES = REPO / "examples"
 
