@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from agentexec.assembly import build_runtime
-from agentexec.config import load_config
+from agentexec.config import flag_overrides, load_config
 from agentexec.runtimes.base import Runtime
+from agentexec.session import Session, SessionPlan
 
 
 def connect(
@@ -24,17 +24,6 @@ def connect(
     """
     if isinstance(executor, type):
         executor = f"{executor.__module__}:{executor.__qualname__}"
-    overrides = {
-        "core.runtime": runtime,
-        "core.runtime_executor": executor,
-        "core.agent": agent,
-        "core.workspace": str(workspace) if workspace is not None else None,
-    }
+    overrides = flag_overrides(executor=executor, agent=agent, runtime=runtime, workspace=workspace)
     cfg = load_config(config, overrides, origin="connect()")
-    rt = build_runtime(cfg)
-    try:
-        rt.start()
-    except BaseException:
-        rt.close()
-        raise
-    return rt
+    return Session(SessionPlan(cfg, cfg.core.workspace)).start()

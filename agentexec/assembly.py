@@ -12,13 +12,27 @@ from agentexec.runtimes.base import Runtime
 from agentexec.tasks import Task
 
 
+def module_dirs(config: Config) -> list[str]:
+    """Where the user's modules are imported from: the current directory and the config file's."""
+    return list(dict.fromkeys(str(path.resolve()) for path in (Path.cwd(), config.base_dir)))
+
+
 def prepare_imports(config: Config) -> None:
     """User modules next to the config file or in the current directory become importable."""
-    add_import_paths([Path.cwd(), config.base_dir])
+    add_import_paths(module_dirs(config))
 
 
-def build_runtime(config: Config, workspace: Optional[str] = None, env: Optional[dict[str, str]] = None) -> Runtime:
-    """The ``[core] runtime`` class with ``[runtime]`` options, carrying the configured executor."""
+def build_runtime(
+    config: Config,
+    workspace: Optional[str] = None,
+    env: Optional[dict[str, str]] = None,
+    output_dir: Optional[str] = None,
+) -> Runtime:
+    """The ``[core] runtime`` class with ``[runtime]`` options, carrying the configured executor.
+
+    ``output_dir`` is where the run wants spilled outputs (beside its event log); the executor
+    gets it when its constructor takes one.
+    """
     prepare_imports(config)
     cls = load_class(config.core.runtime, "runtime", Runtime)
     kwargs: dict[str, Any] = {
@@ -26,10 +40,12 @@ def build_runtime(config: Config, workspace: Optional[str] = None, env: Optional
         "executor_kwargs": config.executor,
         "workspace": workspace or config.core.workspace,
         "env": env or {},
+        "output_dir": output_dir,
+        "module_dirs": module_dirs(config),
+        "config": config,
         **config.runtime,
     }
-    runtime = instantiate(cls, kwargs, "runtime", "[runtime]")
-    runtime.config = config
+    runtime: Runtime = instantiate(cls, kwargs, "runtime", "[runtime]")
     return runtime
 
 
@@ -38,7 +54,7 @@ def run_settings(config: Config, task: Task) -> tuple[str, int]:
     ``AGENTEXEC_CORE_*`` variable beats the task file, since it is what the user asked for this time."""
 
     def chosen(key: str, task_value: Any) -> Any:
-        explicit = config.sources.get(f"core.{key}", "").startswith(("flag", "env"))
+        explicit = config.explicit(f"core.{key}")
         return getattr(config.core, key) if explicit or task_value is None else task_value
 
     return chosen("workspace", task.workspace), chosen("max_iterations", task.max_iterations)
@@ -48,4 +64,5 @@ def build_agent(config: Config) -> Agent:
     """The ``[core] agent`` class with ``[agent]`` options."""
     prepare_imports(config)
     cls = load_class(config.core.agent, "agent", Agent)
-    return instantiate(cls, dict(config.agent), "agent", "[agent]")
+    agent: Agent = instantiate(cls, dict(config.agent), "agent", "[agent]")
+    return agent

@@ -14,6 +14,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -48,6 +49,41 @@ CORE_KEYS = tuple(CoreConfig.model_fields)
 FLAG_NAMES = {"runtime_executor": "--executor"}
 
 
+class SourceKind(str, Enum):
+    """Where a value came from, by kind; ``Config.sources`` holds the exact place (file and line, variable)."""
+
+    DEFAULT = "default"
+    FILE = "file"
+    ENV = "env"
+    FLAG = "flag"  # a command-line flag, or an argument of connect()
+    LOG = "log"  # the config an event log recorded (replay, resume)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Kinds of source that say what the user asked for this time, beating a task file or a log.
+EXPLICIT = frozenset({SourceKind.ENV, SourceKind.FLAG})
+
+
+def flag_overrides(
+    *,
+    executor: Optional[str] = None,
+    agent: Optional[str] = None,
+    runtime: Optional[str] = None,
+    workspace: Optional[str | Path] = None,
+    max_iterations: Optional[int] = None,
+) -> dict[str, Any]:
+    """The ``section.key`` overrides of the flags every command shares (``None``: not given)."""
+    return {
+        "core.runtime_executor": executor,
+        "core.agent": agent,
+        "core.runtime": runtime,
+        "core.workspace": str(workspace) if workspace is not None else None,
+        "core.max_iterations": max_iterations,
+    }
+
+
 @dataclass
 class Config:
     """The effective configuration and the source of every value."""
@@ -57,6 +93,15 @@ class Config:
     sources: dict[str, str]
     file: Optional[Path] = None
     base_dir: Path = field(default_factory=Path.cwd)
+    kinds: dict[str, SourceKind] = field(default_factory=dict)
+
+    def source_kind(self, key: str) -> SourceKind:
+        """What kind of source set ``section.key``."""
+        return self.kinds.get(key, SourceKind.DEFAULT)
+
+    def explicit(self, key: str) -> bool:
+        """Whether the user set ``section.key`` for this command (a flag or an environment variable)."""
+        return self.source_kind(key) in EXPLICIT
 
     @property
     def executor(self) -> dict[str, Any]:
@@ -124,18 +169,22 @@ def load_config(
     environ = os.environ if environ is None else environ
     values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     sources: dict[str, str] = {}
+    kinds: dict[str, SourceKind] = {}
     file = find_config_file(path, cwd, environ)
     base_dir = cwd
     if file is not None:
         base_dir = file.resolve().parent
         _merge_file(file, values, sources)
-    _merge_env(environ, values, sources, cwd)
+        kinds.update(dict.fromkeys(sources, SourceKind.FILE))
+    for key in _merge_env(environ, values, sources, cwd):
+        kinds[key] = SourceKind.ENV
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
         section, _, key = dotted.partition(".")
         values[section][key] = _absolute(key, value, cwd) if section == "core" else value
         sources[dotted] = f"{origin} {FLAG_NAMES.get(key, '--' + key.replace('_', '-'))}"
+        kinds[dotted] = SourceKind.FLAG
     for key in PATH_KEYS:
         if key not in values["core"]:
             values["core"][key] = _absolute(key, CoreConfig.model_fields[key].default, cwd)
@@ -144,7 +193,7 @@ def load_config(
     except ValidationError as exc:
         raise ConfigError(_describe_core_error(exc, sources)) from None
     sections = {name: values[name] for name in SECTIONS[1:]}
-    return Config(core=core, sections=sections, sources=sources, file=file, base_dir=base_dir)
+    return Config(core=core, sections=sections, sources=sources, file=file, base_dir=base_dir, kinds=kinds)
 
 
 def _absolute(key: str, value: Any, base: Path) -> Any:
@@ -188,7 +237,9 @@ def _merge_file(file: Path, values: dict[str, dict[str, Any]], sources: dict[str
 
 def _merge_env(
     environ: Mapping[str, str], values: dict[str, dict[str, Any]], sources: dict[str, str], cwd: Path
-) -> None:
+) -> list[str]:
+    """Apply ``AGENTEXEC_<SECTION>_<KEY>`` variables; the ``section.key`` names they set."""
+    merged: list[str] = []
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
@@ -207,6 +258,8 @@ def _merge_env(
         value = raw if text_key else _parse_env_value(raw)
         values[section][key] = _absolute(key, value, cwd) if section == "core" else value
         sources[f"{section}.{key}"] = f"env {name}"
+        merged.append(f"{section}.{key}")
+    return merged
 
 
 def _check_foreign_variable(name: str, rest: str) -> None:

@@ -1,7 +1,10 @@
 """The event log: JSON lines, a header then one event per line, flushed as each happens.
 
 A killed run leaves a log that is valid up to its last complete line; the reader tolerates a
-cut final line so that such logs can still be shown and replayed.
+cut final line so that such logs can still be shown and replayed. Every kind of line a log holds
+is built here, so its shape is decided in one place: the header (``make_header``), an event with
+its ``seq`` and ``ts`` (``stamp``), a note about the run that is not an event, such as a
+divergence found by ``--verify`` (``note_record``), and the closing result (``result_record``).
 """
 
 from __future__ import annotations
@@ -73,6 +76,25 @@ class EventLogWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def result_record(result: dict[str, Any]) -> dict[str, Any]:
+    """The last line of a log: how the run ended (``RunResult.to_dict()`` or a result made for a lost job)."""
+    return {"result": result}
+
+
+def note_record(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A line that tells something about the run without being one of its events (no ``seq``).
+
+    ``kind`` is the record's one key besides ``ts`` (``divergence``); readers list such keys so
+    they skip notes rather than take them for events.
+    """
+    return {"ts": round(time.time(), 6), kind: body}
+
+
+def divergence_record(seq: int, replayed: Optional[int], action: str, diff: str) -> dict[str, Any]:
+    """The note ``--verify`` writes when a replayed observation differs from the recorded one."""
+    return note_record("divergence", {"seq": seq, "replayed": replayed, "action": action, "diff": diff})
 
 
 def stamp(record: dict[str, Any], seq: int) -> dict[str, Any]:

@@ -15,13 +15,11 @@ from typing import Any, Optional, Protocol
 
 from agentexec.agents.base import Agent, State, StopRun
 from agentexec.errors import AgentexecError
-from agentexec.eventlog import EventLogWriter, stamp
+from agentexec.eventlog import EventLogWriter, result_record, stamp
 from agentexec.events import Action, Observation, Output, as_action, error, to_dict
+from agentexec.outcomes import Outcome
 from agentexec.runtimes.base import Runtime
 from agentexec.tasks import Task
-
-#: Outcomes that end a run normally; anything else means the task failed.
-FINISHED = "finished"
 
 
 @dataclass
@@ -29,7 +27,7 @@ class RunResult:
     """How a run ended."""
 
     task_id: str
-    outcome: str  # finished | max_iterations | timeout | interrupted | error
+    outcome: str  # an ``Outcome``, or what an agent's ``StopRun`` named
     steps: int = 0
     duration: float = 0.0
     passed: bool = False
@@ -40,14 +38,14 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         """0 passed, 1 failed, 130 interrupted: the CLI's exit codes."""
-        if self.outcome == "interrupted":
+        if self.outcome == Outcome.INTERRUPTED:
             return 130
         return 0 if self.passed else 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": self.task_id,
-            "outcome": self.outcome,
+            "outcome": str(self.outcome),
             "passed": self.passed,
             "steps": self.steps,
             "duration": round(self.duration, 3),
@@ -81,7 +79,7 @@ class LogSink:
             self.writer.write(record)
 
     def finish(self, result: RunResult) -> None:
-        self.writer.write({"result": result.to_dict()})
+        self.writer.write(result_record(result.to_dict()))
         self.writer.close()
 
 
@@ -102,6 +100,11 @@ class Recorder:
         for sink in self.sinks:
             sink.record(record)
         return self.seq
+
+    def note(self, record: dict[str, Any]) -> None:
+        """Hand every sink a note about the run (an ``eventlog.note_record``): not an event, no ``seq``."""
+        for sink in self.sinks:
+            sink.record(record)
 
     def output(self, text: str, cause: int) -> None:
         record = to_dict(Output(output=text, cause=cause))
@@ -161,7 +164,7 @@ def run_task(
     recorder = Recorder(sinks)
     recorder.header(header)
     started = time.monotonic()
-    result = RunResult(task_id=task.id, outcome="max_iterations", log_path=log_path)
+    result = RunResult(task_id=task.id, outcome=Outcome.MAX_ITERATIONS, log_path=log_path)
     state = State(task=task, tools=runtime.action_schemas())
     try:
         if prelude is not None:
@@ -170,7 +173,7 @@ def run_task(
         agent.reset(state)
         while state.iteration < max_iterations:
             if task.timeout is not None and time.monotonic() - started > task.timeout:
-                result.outcome, result.message = "timeout", f"task timeout of {task.timeout:g} s reached"
+                result.outcome, result.message = Outcome.TIMEOUT, f"task timeout of {task.timeout:g} s reached"
                 break
             try:
                 act = as_action(agent.step(state))  # an agent may return the dict form too
@@ -181,23 +184,23 @@ def run_task(
             observation = execute(runtime, recorder, act, usage=agent.step_usage())
             state.history += [act, observation]
             if act.action == "finish" and not observation.is_error:
-                result.outcome, result.message = FINISHED, observation.content
+                result.outcome, result.message = Outcome.FINISHED, observation.content
                 break
         else:
             result.message = f"stopped after max_iterations={max_iterations} without finish"
         result.steps = state.iteration
-        if result.outcome == FINISHED:
+        if result.outcome == Outcome.FINISHED:
             result.passed = True
-        if task.check and result.outcome != "interrupted":
+        if task.check and result.outcome != Outcome.INTERRUPTED:
             for check in task.check:
                 observation = execute(runtime, recorder, check, phase="check")
                 result.checks.append({"action": check.action, "passed": check_passed(observation)})
-            result.passed = result.outcome == FINISHED and all(c["passed"] for c in result.checks)
+            result.passed = result.outcome == Outcome.FINISHED and all(c["passed"] for c in result.checks)
     except KeyboardInterrupt:
-        result.outcome, result.passed, result.message = "interrupted", False, "interrupted by the user"
+        result.outcome, result.passed, result.message = Outcome.INTERRUPTED, False, "interrupted by the user"
         result.steps = state.iteration
     except Exception as exc:  # noqa: BLE001 - an agent or runtime bug fails this task, not the caller
-        result.outcome, result.passed = "error", False
+        result.outcome, result.passed = Outcome.ERROR, False
         result.message = f"{type(exc).__name__}: {exc}"
         result.steps = state.iteration
     result.duration = time.monotonic() - started

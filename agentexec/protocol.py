@@ -56,6 +56,8 @@ class HelloRequest(Message):
     type: Literal["hello"]
     env: dict[str, str] = Field(default_factory=dict)
     executor_kwargs: dict[str, Any] = Field(default_factory=dict)
+    #: Where the client wants spilled outputs; given to executors whose constructor takes ``output_dir``.
+    output_dir: Optional[str] = None
     heartbeat: Optional[float] = Field(default=None, gt=0)
 
 

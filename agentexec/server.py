@@ -25,7 +25,7 @@ from agentexec import __version__
 from agentexec.errors import AgentexecError, EventFormatError
 from agentexec.events import Action, Output, as_action, error, to_dict
 from agentexec.executors.base import BaseActionExecutor
-from agentexec.loading import instantiate, set_up
+from agentexec.executors.construction import build_executor
 from agentexec.protocol import (
     MAX_REQUEST_BYTES,
     PROTOCOL_VERSION,
@@ -169,7 +169,7 @@ class Server:
             self.heartbeat = request.heartbeat
         actions = self.executor_cls.action_schemas()
         if self.executor is None:
-            self.executor = self._build(request.env, request.executor_kwargs)
+            self.executor = self._build(request.env, request.executor_kwargs, request.output_dir)
         self.send(
             response(
                 "hello",
@@ -182,11 +182,16 @@ class Server:
             )
         )
 
-    def _build(self, env: dict[str, str], kwargs: dict[str, Any]) -> BaseActionExecutor:
+    def _build(self, env: dict[str, str], kwargs: dict[str, Any], output_dir: Optional[str]) -> BaseActionExecutor:
         _end_startup()  # before the executor is constructed and set up: what they allocate is collected as usual
-        arguments = {"workspace": self.workspace, "env": env, **self.executor_kwargs, **kwargs}
-        executor = instantiate(self.executor_cls, arguments, "executor", "[executor]")
-        set_up(executor, "executor", self.executor_path)  # a failing setup is released and said in one line
+        executor = build_executor(  # a bad option or a failing setup is released and said in one line
+            self.executor_cls,
+            self.executor_path,
+            workspace=self.workspace,
+            env=env,
+            options={**self.executor_kwargs, **kwargs},
+            output_dir=output_dir,
+        )
         log.info("executor %s ready in %s (pid %d)", self.executor_path, self.workspace, os.getpid())
         return executor
 
@@ -195,7 +200,7 @@ class Server:
             raise AgentexecError(f"action of request {self._running_id} is still running; one action runs at a time")
         action = as_action(request.action)
         if self.executor is None:
-            self.executor = self._build({}, {})
+            self.executor = self._build({}, {}, None)
         if not self._beating:  # started here, after hello has set the interval
             self._beating = True
             threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
@@ -242,9 +247,8 @@ class Server:
             if self._dispatched_id != running:
                 self._cancelled_id = running
                 return
-        interrupt = getattr(self.executor, "interrupt", None)
-        if interrupt is not None:
-            interrupt()
+        if self.executor is not None:
+            self.executor.interrupt()
 
     def shutdown(self) -> None:
         """Interrupt what runs, close the executor; safe to call more than once."""
@@ -253,9 +257,7 @@ class Server:
         if executor is None:
             return
         if self._running_id is not None:
-            interrupt = getattr(executor, "interrupt", None)
-            if interrupt is not None:
-                interrupt()
+            executor.interrupt()
             self._idle.wait(2.0)
         self._jobs.put(None)
         try:

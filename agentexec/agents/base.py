@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from agentexec.events import Action, Observation
+from agentexec.outcomes import Outcome
 from agentexec.tasks import Task
 
 
@@ -34,7 +35,7 @@ class StopRun(Exception):
     believes it is done and returns ``finish``.
     """
 
-    def __init__(self, reason: str, outcome: str = "stopped") -> None:
+    def __init__(self, reason: str, outcome: str = Outcome.STOPPED) -> None:
         super().__init__(reason)
         self.outcome = outcome
 

@@ -32,6 +32,7 @@ from typing import Any, Optional
 from agentexec.agents.base import Agent, State, StopRun
 from agentexec.errors import ConfigError
 from agentexec.events import Action, Observation
+from agentexec.outcomes import Outcome
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are an autonomous agent working in a workspace through the tools you are given. "
@@ -160,7 +161,7 @@ class LLMAgent(Agent):
         while True:
             stop = self._over_budget()
             if stop:
-                raise StopRun(stop, outcome="budget")
+                raise StopRun(stop, outcome=Outcome.BUDGET)
             message = self._complete()
             calls = message.get("tool_calls") or []
             text = (message.get("content") or "").strip()

@@ -20,7 +20,7 @@ from agentexec.batch.engine import Completion, Engine, lost_result
 from agentexec.batch.jobs import Job
 from agentexec.batch.progress import Counts, Reporter
 from agentexec.batch.summary import Summary, entry_of
-from agentexec.eventlog import EventLogWriter, make_header
+from agentexec.eventlog import EventLogWriter, make_header, result_record
 
 POLL_SECONDS = 0.2
 
@@ -107,11 +107,11 @@ def write_log(completion: Completion) -> None:
         with open(path, "rb+") as log:
             log.seek(-1, 2)
             cut = log.read(1) != b"\n"  # a worker killed mid-line leaves half a line: end it first
-            log.write((("\n" if cut else "") + json.dumps({"result": completion.result}) + "\n").encode())
+            log.write((("\n" if cut else "") + json.dumps(result_record(completion.result)) + "\n").encode())
         return
     writer = EventLogWriter(path)
     writer.write(make_header(job.task, job.config))
-    writer.write({"result": completion.result})
+    writer.write(result_record(completion.result))
     writer.close()
 
 

@@ -16,14 +16,16 @@ import struct
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn
 
-from agentexec.assembly import build_agent, build_runtime
+from agentexec.assembly import build_agent
 from agentexec.batch.jobs import Job, config_from_data, unpack
-from agentexec.eventlog import make_header
+from agentexec.eventlog import result_record
 from agentexec.executors import ActionExecutor
 from agentexec.loading import KINDS, registered
-from agentexec.loop import LogSink, RunResult, run_task
+from agentexec.loop import LogSink, RunResult, Sink
+from agentexec.outcomes import Outcome
+from agentexec.session import Session, SessionPlan, session_header
 from agentexec.tasks import Task
 
 #: Prefix of a local worker's outcome on its pipe: the length of the pickle that follows.
@@ -53,13 +55,13 @@ class MemorySink:
             self.lines.append(json.dumps(record, ensure_ascii=False))
 
     def finish(self, result: RunResult) -> None:
-        self.lines.append(json.dumps({"result": result.to_dict()}, ensure_ascii=False))
+        self.lines.append(json.dumps(result_record(result.to_dict()), ensure_ascii=False))
 
 
 class HeaderOnce:
     """Forwards to a sink and remembers whether the header went out, so a setup failure can log one."""
 
-    def __init__(self, sink: Any) -> None:
+    def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self.started = False
 
@@ -79,27 +81,31 @@ def run_job(job: Job) -> dict[str, Any]:
     started = time.monotonic()
     task = Task.model_validate(job.task)
     memory = None if job.write_log else MemorySink()
-    sink = HeaderOnce(LogSink(job.log_path) if job.write_log else memory)
+    sink = HeaderOnce(memory or LogSink(job.log_path))
     workspace, temporary = _workspace(job)
-    logged_config = {key: value for key, value in job.config.items() if key != "base_dir"}  # as `run` logs it
-    header = make_header(job.task, logged_config, workspace=str(workspace))
-    runtime = None
+    config = config_from_data(job.config)
+    plan = SessionPlan(
+        config,
+        str(workspace),
+        job.log_path,
+        env=task.env,
+        task=job.task,
+        log=sink,
+        outputs_beside_log=job.write_log,  # a log the driver writes elsewhere has no directory here
+    )
+    session = Session(plan)
     try:
-        config = config_from_data(job.config)
         agent = build_agent(config)
-        runtime = build_runtime(config, workspace=str(workspace), env=task.env)
-        runtime.start()
-        result = run_task(
-            task, agent, runtime, sinks=[sink], header=header, max_iterations=job.max_iterations, log_path=job.log_path
-        )
+        session.start()
+        result = session.run(task, agent, max_iterations=job.max_iterations)
     except BaseException as exc:  # noqa: BLE001 - even SystemExit from user code fails this task alone
-        outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+        outcome = Outcome.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else Outcome.ERROR
         result = RunResult(task.id, outcome, message=f"{type(exc).__name__}: {exc}", log_path=job.log_path)
         if not sink.started:
-            sink.header(header)
+            sink.header(session_header(plan))
         sink.finish(result)
     finally:
-        _close(runtime)
+        _close(session)
         if temporary:
             shutil.rmtree(workspace, ignore_errors=True)
     lines = memory.lines if memory else None
@@ -121,11 +127,9 @@ def _workspace(job: Job) -> tuple[Path, bool]:
     return path, temporary
 
 
-def _close(runtime: Optional[Any]) -> None:
-    if runtime is None:
-        return
+def _close(session: Session) -> None:
     try:
-        runtime.close()
+        session.close()
     except Exception:  # noqa: BLE001 - the result is already decided; a close failure must not hide it
         pass
 

@@ -7,7 +7,6 @@ shows a traceback.
 from __future__ import annotations
 
 import functools
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -69,37 +68,12 @@ def load_cli_config(
     max_iterations: Optional[int] = None,
 ) -> Any:
     """The effective configuration with this command's flags on top."""
-    from agentexec.config import load_config
+    from agentexec.config import flag_overrides, load_config
 
-    return load_config(
-        config,
-        {
-            "core.runtime_executor": executor,
-            "core.agent": agent,
-            "core.runtime": runtime,
-            "core.workspace": str(workspace) if workspace is not None else None,
-            "core.max_iterations": max_iterations,
-        },
+    overrides = flag_overrides(
+        executor=executor, agent=agent, runtime=runtime, workspace=workspace, max_iterations=max_iterations
     )
-
-
-def check_run_paths(workspace: str, log_path: str) -> None:
-    """A workspace or log path that cannot be used is bad usage: say so in one line before anything starts."""
-    from agentexec.errors import UsageError
-
-    if Path(workspace).exists() and not Path(workspace).is_dir():
-        raise UsageError(f"workspace {workspace} is not a directory; give --workspace a directory")
-    if Path(log_path).is_dir():
-        raise UsageError(f"event log {log_path} is a directory; give --log a file path")
-
-
-def raise_on_sigterm() -> None:
-    """Treat SIGTERM like Ctrl-C so the loop closes the log and cleans up before exiting."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
+    return load_config(config, overrides)
 
 
 def version_callback(value: bool) -> None:
@@ -140,67 +114,41 @@ def run(
 ) -> None:
     """Run one task to the end, streaming its events; exit 0 if it passed, 1 if not."""
     if resume is not None:
-        from agentexec.cli.replay import resume_run
+        from agentexec.cli.replay import ResumeRequest, resume_run
 
-        args = (resume, task_file, config, executor, agent, runtime, workspace, log, json_output, max_iterations)
-        raise typer.Exit(resume_run(*args))
+        request = ResumeRequest(
+            log=resume,
+            task_file=task_file,
+            log_out=log,
+            json_output=json_output,
+            config=config,
+            executor=executor,
+            agent=agent,
+            runtime=runtime,
+            workspace=workspace,
+            max_iterations=max_iterations,
+        )
+        raise typer.Exit(resume_run(request))
     if task_file is None:
         fail("missing TASK.json: give a task file to run, or --resume LOG to continue an interrupted run")
         return
-    from agentexec.assembly import build_agent, build_runtime, run_settings
-    from agentexec.eventlog import make_header, new_log_path
-    from agentexec.loop import LogSink, run_task
+    from agentexec.assembly import build_agent, run_settings
+    from agentexec.cli.render import make_view
+    from agentexec.eventlog import new_log_path
+    from agentexec.session import Session, SessionPlan
     from agentexec.tasks import load_task
 
     task = load_task(task_file)
     cfg = load_cli_config(config, executor, agent, runtime, workspace, max_iterations)
     chosen_workspace, limit = run_settings(cfg, task)
     log_path = str((log or new_log_path(cfg.core.log_dir, task.id)).resolve())
-    check_run_paths(chosen_workspace, log_path)
+    plan = SessionPlan(
+        cfg, chosen_workspace, log_path, env=task.env, task=task.model_dump(mode="json"), catch_sigterm=True
+    )
     agent_obj = build_agent(cfg)
-    runtime_obj = build_runtime(cfg, workspace=chosen_workspace, env=task.env)
-    _spill_beside_log(runtime_obj, cfg.core.runtime_executor, log_path)
-    view = _view(json_output)
-    raise_on_sigterm()
-    try:
-        runtime_obj.start()
-        header = make_header(task.model_dump(mode="json"), cfg.to_dict(), workspace=str(runtime_obj.workspace))
-        result = run_task(
-            task,
-            agent_obj,
-            runtime_obj,
-            sinks=[LogSink(log_path), view],
-            header=header,
-            max_iterations=limit,
-            log_path=log_path,
-        )
-    finally:
-        runtime_obj.close()
+    with Session(plan) as session:
+        result = session.run(task, agent_obj, make_view(json_output), max_iterations=limit)
     raise typer.Exit(result.exit_code)
-
-
-def _spill_beside_log(runtime: Any, executor_path: str, log_path: str) -> None:
-    """Big outputs spill to ``<log>.outputs/`` beside the event log, when the executor takes ``output_dir``."""
-    import inspect
-
-    from agentexec.errors import ClassLoadError
-    from agentexec.executors.base import BaseActionExecutor
-    from agentexec.loading import load_class
-
-    if "output_dir" in runtime.executor_kwargs:
-        return
-    try:
-        cls = load_class(executor_path, "executor", BaseActionExecutor)
-    except ClassLoadError:
-        return  # importable only where a remote runtime runs it: the executor keeps its default
-    if "output_dir" in inspect.signature(cls).parameters:
-        runtime.executor_kwargs["output_dir"] = log_path + ".outputs"
-
-
-def _view(json_output: bool) -> Any:
-    from agentexec.cli.render import JsonLines, RichView
-
-    return JsonLines() if json_output else RichView()
 
 
 @app.command()
@@ -230,10 +178,23 @@ def replay(
     stop: Annotated[Optional[int], typer.Option("--to", min=1, help="Last action to replay (its seq).")] = None,
 ) -> None:
     """Re-execute a recorded run's actions in a fresh runtime, streaming them as run does."""
-    from agentexec.cli.replay import replay_command
+    from agentexec.cli.replay import ReplayRequest, replay_command
 
-    options = (json_output, verify, ignore or [], stop_on_divergence, start, stop)
-    raise typer.Exit(replay_command(log, config, executor, runtime, workspace, log_out, *options))
+    request = ReplayRequest(
+        log=log,
+        log_out=log_out,
+        json_output=json_output,
+        config=config,
+        executor=executor,
+        runtime=runtime,
+        workspace=workspace,
+        verify=verify,
+        ignore=ignore or [],
+        stop_on_divergence=stop_on_divergence,
+        start=start,
+        stop=stop,
+    )
+    raise typer.Exit(replay_command(request))
 
 
 @app.command()
@@ -343,7 +304,9 @@ def shell(
     from agentexec.cli.shell import start_shell
 
     cfg = load_cli_config(config, executor, None, runtime, workspace)
-    raise typer.Exit(start_shell(cfg, log, _view(json_output), json_output))
+    from agentexec.cli.render import make_view
+
+    raise typer.Exit(start_shell(cfg, log, make_view(json_output), json_output))
 
 
 @app.command()

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from agentexec.eventlog import result_record
 from agentexec.loop import RunResult
 
 MAX_SHOWN_LINES = 40
@@ -127,4 +128,9 @@ class JsonLines:
         self._write(record)
 
     def finish(self, result: RunResult) -> None:
-        self._write({"result": result.to_dict()})
+        self._write(result_record(result.to_dict()))
+
+
+def make_view(json_output: bool) -> RichView | JsonLines:
+    """The sink that shows a run: ``--json`` lines on stdout, else the rich view."""
+    return JsonLines() if json_output else RichView()

@@ -56,7 +56,7 @@ def serve(
     verbose: bool,
 ) -> int:
     """Serve the configured executor on stdin/stdout until EOF or ``close``."""
-    from agentexec.config import load_config
+    from agentexec.config import flag_overrides, load_config
     from agentexec.executors.base import BaseActionExecutor
     from agentexec.loading import add_import_paths, load_class
     from agentexec.server import report_startup_error, serve_stdio
@@ -71,8 +71,7 @@ def serve(
             raise UsageError("serve needs a transport: agentexec serve --stdio (the only one so far)")
         if max_request_bytes < 1:
             raise UsageError(f"--max-request-bytes must be at least 1, got {max_request_bytes}")
-        overrides = {"core.runtime_executor": executor, "core.workspace": str(workspace) if workspace else None}
-        cfg = load_config(config, overrides)
+        cfg = load_config(config, flag_overrides(executor=executor, workspace=workspace or None))
         add_import_paths([*import_paths, Path.cwd(), cfg.base_dir])
         cls = load_class(cfg.core.runtime_executor, "executor", BaseActionExecutor)
     except UsageError as exc:

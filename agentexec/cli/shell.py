@@ -23,13 +23,14 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.markup import escape
 
-from agentexec.assembly import build_runtime
 from agentexec.cli.lineinput import LineReader
 from agentexec.config import Config
-from agentexec.eventlog import make_header, new_log_path
+from agentexec.eventlog import new_log_path
 from agentexec.events import Action, Observation, as_action
-from agentexec.loop import LogSink, Recorder, RunResult, Sink, execute
+from agentexec.loop import Recorder, RunResult, Sink, execute
+from agentexec.outcomes import Outcome
 from agentexec.runtimes.base import Runtime
+from agentexec.session import Session, SessionPlan
 from agentexec.tasks import Task
 
 HELP = """\
@@ -337,13 +338,15 @@ def run_shell(runtime: Runtime, sinks: list[Sink], header: dict[str, Any], log_p
     recorder = Recorder(sinks)
     recorder.header(header)
     started = time.monotonic()
-    result = RunResult(task_id="shell", outcome="finished", passed=True, message="session ended", log_path=log_path)
+    result = RunResult(
+        task_id="shell", outcome=Outcome.FINISHED, passed=True, message="session ended", log_path=log_path
+    )
     shell = Shell(runtime, recorder, console, log_path)
     console.print("agentexec shell: you are the agent. /help lists the commands, /quit or Ctrl-D ends.", style="dim")
     try:
         shell.loop()
     except EndSession:
-        result.outcome, result.passed, result.message = "interrupted", False, "terminated (SIGTERM)"
+        result.outcome, result.passed, result.message = Outcome.INTERRUPTED, False, "terminated (SIGTERM)"
     finally:
         shell.reader.save()
         result.steps = shell.steps
@@ -355,12 +358,8 @@ def run_shell(runtime: Runtime, sinks: list[Sink], header: dict[str, Any], log_p
 def start_shell(config: Config, log: Optional[Path], view: Any, json_output: bool) -> int:
     """Build and start the configured runtime, run a session over it, and tear it down."""
     log_path = str((log or new_log_path(config.core.log_dir, "shell")).resolve())
-    runtime = build_runtime(config)
+    task = Task(id="shell").model_dump(mode="json")
+    plan = SessionPlan(config, config.core.workspace, log_path, task=task)  # run_shell handles SIGTERM itself
     console = Console(stderr=json_output, highlight=False, soft_wrap=True)
-    try:
-        runtime.start()
-        task = Task(id="shell").model_dump(mode="json")
-        header = make_header(task, config.to_dict(), workspace=str(runtime.workspace))
-        return run_shell(runtime, [LogSink(log_path), view], header, log_path, console)
-    finally:
-        runtime.close()
+    with Session(plan) as session:
+        return run_shell(session.started, session.sinks(view), session.header(), log_path, console)

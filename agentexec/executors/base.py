@@ -167,6 +167,14 @@ class RuntimeExecutor:
     def on_ready(self) -> None:
         """Hook run once after setup; override it to prepare state your actions need."""
 
+    def interrupt(self) -> None:
+        """Stop the running action as Ctrl-C would; called from another thread while ``run_action`` runs.
+
+        Runtimes call it when the user interrupts a run, a server when its client asks. The default
+        does nothing, which suits an executor whose actions are short; one that runs long commands
+        (``ActionExecutor``'s bash session) overrides it. It must be safe to call when nothing runs.
+        """
+
     def close(self) -> None:
         """Release resources; safe to call more than once."""
 

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from agentexec.config import SECTIONS, Config, CoreConfig, load_config
+from agentexec.config import SECTIONS, Config, CoreConfig, SourceKind, load_config
 from agentexec.errors import ConfigError
 from agentexec.events import describe_validation_error
 
@@ -24,11 +24,13 @@ def recorded_config(recorded: Any, config_file: Optional[Path], flags: dict[str,
     recorded = recorded if isinstance(recorded, dict) else {}
     values = {section: dict(recorded.get(section) or {}) for section in SECTIONS}
     sources = {f"{section}.{key}": "log header" for section in SECTIONS for key in values[section]}
+    kinds = dict.fromkeys(sources, SourceKind.LOG)
     for key, value, source in current.rows():
-        if source.startswith(("env ", "flag ")) or (config_file is not None and source != "default"):
+        kind = current.source_kind(key)
+        if current.explicit(key) or (config_file is not None and kind is not SourceKind.DEFAULT):
             section, _, name = key.partition(".")
             values[section][name] = value
-            sources[key] = source
+            sources[key], kinds[key] = source, kind
     values["core"]["log_dir"] = current.core.log_dir
     try:
         core = CoreConfig.model_validate(values["core"])
@@ -40,9 +42,10 @@ def recorded_config(recorded: Any, config_file: Optional[Path], flags: dict[str,
         sources=sources,
         file=current.file if config_file is not None else None,
         base_dir=current.base_dir,
+        kinds=kinds,
     )
 
 
 def chose_workspace(config: Config) -> bool:
     """Whether the user named a workspace now (flag or environment), rather than the log."""
-    return config.sources.get("core.workspace", "").startswith(("env ", "flag "))
+    return config.explicit("core.workspace")

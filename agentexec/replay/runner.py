@@ -15,13 +15,11 @@ from typing import Any, Optional
 from agentexec.errors import UsageError
 from agentexec.events import Action, Observation
 from agentexec.loop import Recorder, RunResult, Sink, execute
+from agentexec.outcomes import Outcome
 from agentexec.replay.paths import PathMap
 from agentexec.replay.source import RecordedRun, Step, steps
 from agentexec.replay.verify import Verifier
 from agentexec.runtimes.base import Runtime
-
-REPLAYED = "replayed"
-DIVERGED = "diverged"
 
 
 @dataclass
@@ -67,7 +65,9 @@ def replay(
     recorder = Recorder(sinks)
     recorder.header(header)
     task_id = str((run.header.get("task") or {}).get("id", "replay"))
-    result = ReplayResult(task_id=task_id, outcome=REPLAYED, log_path=log_path, replayed_from=str(run.path.resolve()))
+    result = ReplayResult(
+        task_id=task_id, outcome=Outcome.REPLAYED, log_path=log_path, replayed_from=str(run.path.resolve())
+    )
     paths = PathMap(run.header.get("workspace"), runtime.workspace)
     started = time.monotonic()
     failure: Optional[UsageError] = None
@@ -78,23 +78,21 @@ def replay(
             result.steps += 1
             divergence = verifier.check(step, observation) if verifier is not None else None
             if divergence is not None:
-                record = {"ts": round(time.time(), 6), **divergence.to_record()}
-                for sink in recorder.sinks:
-                    sink.record(record)
+                recorder.note(divergence.to_record())
                 if stop_on_divergence:
                     break
     except KeyboardInterrupt:
-        result.outcome, result.message = "interrupted", "interrupted by the user"
+        result.outcome, result.message = Outcome.INTERRUPTED, "interrupted by the user"
     except UsageError as exc:
-        result.outcome, result.message, failure = "error", str(exc), exc
+        result.outcome, result.message, failure = Outcome.ERROR, str(exc), exc
     except Exception as exc:  # noqa: BLE001 - a runtime bug fails this replay, not the caller
-        result.outcome, result.message = "error", f"{type(exc).__name__}: {exc}"
+        result.outcome, result.message = Outcome.ERROR, f"{type(exc).__name__}: {exc}"
     result.duration = time.monotonic() - started
     if verifier is not None:
         result.verify = verifier.summary()
-        if verifier.diverged and result.outcome == REPLAYED:
-            result.outcome = DIVERGED
-    result.passed = result.outcome == REPLAYED
+        if verifier.diverged and result.outcome == Outcome.REPLAYED:
+            result.outcome = Outcome.DIVERGED
+    result.passed = result.outcome == Outcome.REPLAYED
     if not result.message:
         result.message = describe(result)
     recorder.finish(result)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from agentexec.errors import UsageError
+from agentexec.eventlog import divergence_record
 from agentexec.events import Action, Observation
 from agentexec.replay.paths import path_pattern
 from agentexec.replay.reader import NATIVE
@@ -82,7 +83,7 @@ class Divergence:
     diff: str
 
     def to_record(self) -> dict[str, Any]:
-        return {"divergence": {"seq": self.seq, "replayed": self.replayed, "action": self.action, "diff": self.diff}}
+        return divergence_record(self.seq, self.replayed, self.action, self.diff)
 
 
 class Verifier:

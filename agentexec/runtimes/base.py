@@ -8,13 +8,13 @@ where the executor lives: in this process (``local``) or behind the stdio protoc
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
 from agentexec.events import Action, Observation
+from agentexec.executors.base import OutputCallback
 
-OutputCallback = Callable[[str], None]
+__all__ = ["OutputCallback", "Runtime"]
 
 
 class Runtime(ABC):
@@ -25,6 +25,12 @@ class Runtime(ABC):
         executor_kwargs: its constructor's keyword arguments (the ``[executor]`` table).
         workspace: the executor's workspace directory.
         env: environment variables for the executor's processes.
+        output_dir: where the run wants the executor's spilled outputs (beside its event log);
+            given to executors whose constructor takes ``output_dir`` and whose options do not
+            name one already.
+        module_dirs: this machine's directories the user's modules are imported from (the
+            current directory, the config file's); a launcher on this machine passes them on.
+        config: the configuration the runtime was built from, for callers to inspect (``rt.config``).
     """
 
     def __init__(
@@ -33,12 +39,18 @@ class Runtime(ABC):
         executor_kwargs: Optional[dict[str, Any]] = None,
         workspace: str | Path = ".",
         env: Optional[dict[str, str]] = None,
+        *,
+        output_dir: Optional[str] = None,
+        module_dirs: Optional[list[str]] = None,
+        config: Any = None,
     ) -> None:
         self.executor_path = executor
         self.executor_kwargs = dict(executor_kwargs or {})
         self.workspace = Path(workspace).resolve()
         self.env = dict(env or {})
-        self.config: Any = None
+        self.output_dir = output_dir
+        self.module_dirs = [str(path) for path in module_dirs or []]
+        self.config = config
 
     @abstractmethod
     def start(self) -> None:

@@ -7,7 +7,8 @@ from typing import Any, Optional
 
 from agentexec.events import Action, Observation, as_action
 from agentexec.executors.base import BaseActionExecutor
-from agentexec.loading import instantiate, load_class, set_up
+from agentexec.executors.construction import build_executor
+from agentexec.loading import add_import_paths, load_class
 from agentexec.runtimes.base import OutputCallback, Runtime
 
 log = logging.getLogger(__name__)
@@ -19,12 +20,16 @@ class LocalRuntime(Runtime):
     executor: Optional[BaseActionExecutor] = None
 
     def start(self) -> None:
+        add_import_paths(self.module_dirs)
         cls = load_class(self.executor_path, "executor", BaseActionExecutor)
-        cls.action_specs()  # a handler whose signature cannot be checked fails here, before anything starts
-        kwargs = {"workspace": self.workspace, "env": self.env, **self.executor_kwargs}
-        executor = instantiate(cls, kwargs, "executor", "[executor]")
-        set_up(executor, "executor", self.executor_path)
-        self.executor = executor
+        self.executor = build_executor(
+            cls,
+            self.executor_path,
+            workspace=self.workspace,
+            env=self.env,
+            options=self.executor_kwargs,
+            output_dir=self.output_dir,
+        )
 
     def execute(self, action: Action | dict[str, Any], on_output: Optional[OutputCallback] = None) -> Observation:
         if self.executor is None:
@@ -33,9 +38,8 @@ class LocalRuntime(Runtime):
         return self.executor.run_action(as_action(action), on_output)
 
     def interrupt(self) -> None:
-        interrupt = getattr(self.executor, "interrupt", None)
-        if interrupt is not None:
-            interrupt()
+        if self.executor is not None:
+            self.executor.interrupt()
 
     def action_schemas(self) -> list[dict[str, Any]]:
         return load_class(self.executor_path, "executor", BaseActionExecutor).action_schemas()

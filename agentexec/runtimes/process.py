@@ -21,8 +21,5 @@ class ProcessRuntime(RemoteRuntime):
         return [sys.executable, "-m", "agentexec", *serve_args]
 
     def server_import_paths(self) -> list[str]:
-        paths = [*self.import_paths, str(Path.cwd())]
-        base_dir = getattr(self.config, "base_dir", None)
-        if base_dir is not None:
-            paths.append(str(base_dir))
+        paths = [*self.import_paths, str(Path.cwd()), *self.module_dirs]
         return list(dict.fromkeys(str(Path(p).resolve()) for p in paths))

@@ -238,7 +238,12 @@ class RemoteRuntime(Runtime):
         heartbeat = max(0.05, min(5.0, self.response_timeout / 3))
         try:
             request_id = connection.send(
-                HelloRequest, type="hello", env=self.env, executor_kwargs=self.executor_kwargs, heartbeat=heartbeat
+                HelloRequest,
+                type="hello",
+                env=self.env,
+                executor_kwargs=self.executor_kwargs,
+                output_dir=self.output_dir,
+                heartbeat=heartbeat,
             )
             reply = connection.receive(request_id, max(self.response_timeout, START_TIMEOUT))
         except ServerHung as exc:

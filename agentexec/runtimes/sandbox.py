@@ -70,7 +70,7 @@ class SandboxRuntime(ProcessRuntime):
         if not self.network:
             args.append("--unshare-net")
         writable = [(self.workspace, self.workspace), *self.rw_binds]
-        output_dir = self.executor_kwargs.get("output_dir")
+        output_dir = self.executor_kwargs.get("output_dir") or self.output_dir
         if output_dir:  # where the executor spills big outputs (beside the event log under agentexec run)
             spill = Path(output_dir).expanduser().resolve()
             spill.mkdir(parents=True, exist_ok=True)
