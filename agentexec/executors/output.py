@@ -123,3 +123,10 @@ def make_file(directory: Path, prefix: str, suffix: str) -> tuple[int, str]:
         fallback = Path(tempfile.gettempdir()) / "agentexec-outputs"
         fallback.mkdir(parents=True, exist_ok=True)
         return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=fallback)
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without ANSI sequences and control characters other than newline, tab and CR."""
+    if "\x1b" in text or _CONTROL.search(text):
+        return _CONTROL.sub("", _ANSI.sub("", text))
+    return text
