@@ -265,8 +265,13 @@ def actions(
     cfg = load_cli_config(config, executor)
     prepare_imports(cfg)
     cls = load_class(cfg.core.runtime_executor, "executor", BaseActionExecutor)
+    from agentexec.executors.extras import missing_message
+
+    missing = [missing_message(name, extra) for name, extra in cls.missing_extras().items()]
     if json_output:
         typer.echo(json.dumps(cls.action_schemas(), indent=2))
+        for line in missing:  # stdout stays the JSON list
+            typer.echo(line, err=True)
         return
     from rich.console import Console
     from rich.markup import escape
@@ -278,6 +283,8 @@ def actions(
     for spec in cls.action_specs().values():
         table.add_row(*(escape(text) for text in (spec.name, spec.signature(), spec.description.split("\n")[0])))
     Console().print(table)
+    for line in missing:
+        Console().print(escape(line), highlight=False)
 
 
 @app.command(

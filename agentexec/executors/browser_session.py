@@ -201,7 +201,11 @@ class BrowserSession:
         elif "fill" in step:
             locate_field(page, step["fill"]["selector"]).fill(step["fill"]["value"])
         elif "press" in step:
-            page.keyboard.press(step["press"])
+            focused = page.locator("*:focus")
+            if focused.count():  # a locator's press waits for the navigation it starts (a form's Enter)
+                focused.first.press(step["press"])
+            else:
+                page.keyboard.press(step["press"])
         elif "scroll" in step:
             direction = -1 if step["scroll"] == "up" else 1
             page.evaluate("(direction) => window.scrollBy(0, direction * window.innerHeight * 0.8)", direction)
