@@ -367,6 +367,7 @@ def mcp(
 ) -> None:
     """Serve the executor's actions as MCP tools over stdio; every call goes to the event log."""
     from agentexec.cli.mcp import serve_mcp
+    from agentexec.session import raise_on_sigterm
 
     raise_on_sigterm()
     cfg = load_cli_config(config, executor, None, runtime, workspace)
