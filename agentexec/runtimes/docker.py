@@ -51,6 +51,9 @@ class DockerRuntime(RemoteRuntime):
         self.mount_workspace = mount_workspace
         self.name: Optional[str] = None
 
+    def where(self) -> str:
+        return f"docker runtime (container {self.container})" if self.container else f"docker runtime (image {self.image})"
+
     def command(self, serve_args: list[str]) -> list[str]:
         if self.container:
             return [self.docker, "exec", "-i", *self.run_args, self.container, *self.agentexec_command, *serve_args]
