@@ -19,10 +19,13 @@ import os
 import queue
 import signal
 import subprocess
+import sys
+import sysconfig
 import threading
 import time
 from abc import abstractmethod
 from collections import deque
+from pathlib import Path
 from typing import Any, Optional
 
 from pydantic import BaseModel
@@ -51,6 +54,29 @@ STDERR_LINES = 20
 #: Bound on start-up (imports, bwrap, an ssh handshake, a container start), however short response_timeout is.
 START_TIMEOUT = 120.0
 _EOF = None
+
+
+def user_module_path(executor_path: str) -> Optional[Path]:
+    """What to carry to the other side for a custom executor that is not installed there.
+
+    ``ops:OpsExecutor`` from ``./ops.py`` gives that file's absolute path (a package gives its
+    directory); an executor installed in site-packages, agentexec's own included, gives None: the
+    remote side must have it installed already. Raises ``ClassLoadError`` when it does not load here.
+    """
+    from agentexec.executors.base import BaseActionExecutor
+    from agentexec.loading import load_class
+
+    cls = load_class(executor_path, "executor", BaseActionExecutor)
+    top = sys.modules[cls.__module__.partition(".")[0]]
+    file = getattr(top, "__file__", None)
+    if top.__name__ == "agentexec" or not file:
+        return None
+    path = Path(file).resolve()
+    roots = {Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    if any(path.is_relative_to(root) for root in roots):
+        return None
+    package_dirs = getattr(top, "__path__", None)
+    return Path(next(iter(package_dirs))).resolve() if package_dirs else path
 
 
 class ServerHung(RuntimeFailure, TimeoutError):
@@ -146,7 +172,8 @@ class Connection:
 
     def last_error_line(self) -> str:
         """The last non-empty stderr line: where a launcher (docker, ssh) says why it gave up."""
-        return next((line.strip() for line in reversed(self.stderr_tail) if line.strip()), "no error output")
+        said = [line.strip() for line in self.stderr_tail if line.strip() and not line.startswith("Run '")]
+        return said[-1] if said else "no error output"  # docker ends with "Run 'docker run --help' ..."
 
     def kill(self) -> None:
         """Kill the launcher's whole process group (bwrap, docker or ssh clients included)."""

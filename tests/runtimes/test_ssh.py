@@ -135,8 +135,7 @@ def test_an_unreachable_host_fails_with_sshs_own_message(tmp_path: Path) -> None
 
 def test_a_closed_port_is_one_line_and_exit_2_from_the_cli(tmp_path: Path) -> None:
     (tmp_path / "agentexec.toml").write_text(
-        '[core]\nruntime = "ssh"\n[runtime]\nhost = "127.0.0.1"\nport = 1\n'
-        'ssh_options = ["-o", "ConnectTimeout=5"]\n'
+        '[core]\nruntime = "ssh"\n[runtime]\nhost = "127.0.0.1"\nport = 1\nssh_options = ["-o", "ConnectTimeout=5"]\n'
     )
     write_json(tmp_path / "task.json", {"actions": [{"action": "run", "args": {"command": "true"}}]})
     result = run_cli("run", "task.json", "--log", "run.jsonl", cwd=tmp_path)
