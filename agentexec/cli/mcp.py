@@ -1,4 +1,4 @@
-"""``agentexec mcp``: serve the configured executor's actions as MCP tools over stdio.
+"""``agentexec mcp``: serve the configured executor's actions as MCP tools over stdio or Streamable HTTP.
 
 Builds the runtime with the public pieces every command uses (config loading, ``build_runtime``)
 and records the session as an event log of the usual format, closed with its result line when the
@@ -7,6 +7,7 @@ client disconnects or the server is stopped.
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -15,12 +16,17 @@ from typing import Any, Optional
 from agentexec.errors import UsageError
 
 
-def serve_mcp(config: Any, log: Optional[Path], max_request_bytes: int) -> int:
-    """Run the MCP server until the client disconnects; the exit code (0, or 130 when interrupted)."""
+def serve_mcp(
+    config: Any, log: Optional[Path], max_request_bytes: int, http: Optional[str] = None, token: Optional[str] = None
+) -> int:
+    """Run the MCP server until the client disconnects (stdio) or it is stopped (HTTP).
+
+    The exit code: 0, or 130 when interrupted.
+    """
     try:
         import anyio
 
-        from agentexec.integrations import mcp_server
+        from agentexec.integrations import mcp_http, mcp_server
     except ImportError as exc:
         raise UsageError(
             f"agentexec mcp needs the mcp extra ({exc.name} is missing): pip install 'agentexec[mcp]'"
@@ -33,6 +39,9 @@ def serve_mcp(config: Any, log: Optional[Path], max_request_bytes: int) -> int:
     log_path = str((log or new_log_path(config.core.log_dir, "mcp")).resolve())
     if Path(log_path).is_dir():
         raise UsageError(f"event log {log_path} is a directory; give --log a file path")
+    sock = mcp_http.bind(*mcp_http.parse_address(http)) if http is not None else None
+    if token is not None and not token.strip():
+        raise UsageError("--token (or AGENTEXEC_MCP_TOKEN) is empty; give a token or leave it unset to generate one")
     runtime = build_runtime(config)
     outcome = "finished"
     try:
@@ -43,7 +52,13 @@ def serve_mcp(config: Any, log: Optional[Path], max_request_bytes: int) -> int:
         bridge = mcp_server.ToolBridge(runtime, recorder, max_request_bytes)
         started = time.monotonic()
         try:
-            anyio.run(mcp_server.serve_stdio, bridge)
+            if sock is None:
+                anyio.run(mcp_server.serve_stdio, bridge)
+            else:
+                secret = token or secrets.token_urlsafe(32)
+                shown = "the token given" if token else f"token {secret}"
+                print(f"agentexec mcp: serving {mcp_http.url_of(sock)} ({shown})", file=sys.stderr, flush=True)
+                anyio.run(mcp_http.serve_http, bridge, sock, secret, max_request_bytes)
         except KeyboardInterrupt:
             outcome = "interrupted"
         finally:
@@ -51,4 +66,6 @@ def serve_mcp(config: Any, log: Optional[Path], max_request_bytes: int) -> int:
             print(f"agentexec mcp: event log {log_path}", file=sys.stderr)
     finally:
         runtime.close()
+        if sock is not None:
+            sock.close()
     return 130 if outcome == "interrupted" else 0
