@@ -23,10 +23,15 @@ def serve_mcp(
 
     The exit code: 0, or 130 when interrupted.
     """
+    from agentexec.integrations import mcp_http
+
+    if token is not None and not token.strip():
+        raise UsageError("--token (or AGENTEXEC_MCP_TOKEN) is empty; give a token or leave it unset to generate one")
+    address = mcp_http.parse_address(http) if http is not None else None
     try:
         import anyio
 
-        from agentexec.integrations import mcp_http, mcp_server
+        from agentexec.integrations import mcp_server
     except ImportError as exc:
         raise UsageError(
             f"agentexec mcp needs the mcp extra ({exc.name} is missing): pip install 'agentexec[mcp]'"
@@ -39,12 +44,11 @@ def serve_mcp(
     log_path = str((log or new_log_path(config.core.log_dir, "mcp")).resolve())
     if Path(log_path).is_dir():
         raise UsageError(f"event log {log_path} is a directory; give --log a file path")
-    sock = mcp_http.bind(*mcp_http.parse_address(http)) if http is not None else None
-    if token is not None and not token.strip():
-        raise UsageError("--token (or AGENTEXEC_MCP_TOKEN) is empty; give a token or leave it unset to generate one")
     runtime = build_runtime(config)
     outcome = "finished"
+    sock = None
     try:
+        sock = mcp_http.bind(*address) if address is not None else None
         runtime.start()
         recorder = Recorder([LogSink(log_path)])
         header = make_header(Task(id="mcp").model_dump(mode="json"), config.to_dict(), workspace=str(runtime.workspace))

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hmac
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentexec.errors import UsageError
-from agentexec.integrations.mcp_server import ToolBridge, build_server
+
+if TYPE_CHECKING:  # the SDK is imported when serving, so a bad --http fails fast
+    from agentexec.integrations.mcp_server import ToolBridge
 
 #: The path the SDK's app serves MCP on; clients connect to ``http://HOST:PORT/mcp``.
 MCP_PATH = "/mcp"
@@ -81,6 +83,8 @@ class BearerTokenGate:
 async def serve_http(bridge: ToolBridge, sock: socket.socket, token: str, max_request_bytes: int) -> None:
     """Serve Streamable HTTP on ``sock`` until the process is interrupted."""
     import uvicorn
+
+    from agentexec.integrations.mcp_server import build_server
 
     host = sock.getsockname()[0]
     app = build_server(bridge).streamable_http_app(

@@ -174,3 +174,16 @@ def test_a_bad_address_is_one_line_and_exit_2(project: Path) -> None:
     result = run_cli("mcp", "--http", "127.0.0.1:notaport", cwd=project)
     assert result.returncode == 2
     assert "--http" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_busy_port_or_an_empty_token_is_one_line_and_exit_2(project: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        busy = run_cli("mcp", "--http", f"127.0.0.1:{port}", "--workspace", str(project), cwd=project)
+    assert busy.returncode == 2 and f"127.0.0.1:{port}" in busy.stderr and "Traceback" not in busy.stderr
+    empty = run_cli("mcp", "--http", "127.0.0.1:0", cwd=project, env={"AGENTEXEC_MCP_TOKEN": " "})
+    assert empty.returncode == 2 and "token" in empty.stderr and "Traceback" not in empty.stderr
