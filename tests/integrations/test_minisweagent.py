@@ -15,6 +15,8 @@ pytest.importorskip(
     "minisweagent", reason="the minisweagent extra is not installed: pip install 'agentexec[minisweagent]'"
 )
 
+import yaml  # noqa: E402
+from minisweagent import package_dir  # noqa: E402
 from minisweagent.agents.default import DefaultAgent  # noqa: E402
 from minisweagent.environments import get_environment  # noqa: E402
 from minisweagent.models.test_models import DeterministicModel, make_output  # noqa: E402
@@ -33,11 +35,14 @@ SCRIPT = [
 
 
 def run_agent(tmp_path: Path, **environment: object) -> tuple[dict, dict, Path]:
+    """mini-swe-agent's packaged default config (templates, env), its agent section for DefaultAgent."""
+    shipped = yaml.safe_load((package_dir / "config" / "default.yaml").read_text())
     workspace = tmp_path / "ws"
     log = tmp_path / "trajectory.agentexec.jsonl"
     trajectory = tmp_path / "trajectory.json"
     env = get_environment(
         {
+            **shipped["environment"],
             "environment_class": ENVIRONMENT_CLASS,
             "workspace": str(workspace),
             "log_path": str(log),
@@ -47,13 +52,10 @@ def run_agent(tmp_path: Path, **environment: object) -> tuple[dict, dict, Path]:
     )
     try:
         agent = DefaultAgent(
-            DeterministicModel(outputs=SCRIPT),
+            DeterministicModel(outputs=SCRIPT, observation_template=shipped["model"]["observation_template"]),
             env,
-            system_template="You are a test.",
-            instance_template="{{task}}",
+            **{**shipped["agent"], "cost_limit": 0},  # the test model bills 1.0 a call; no budget here
             output_path=trajectory,
-            step_limit=20,
-            cost_limit=0,  # the test model bills 1.0 a call; no budget applies here
         )
         exit_info = agent.run("make notes and submit")
     finally:
@@ -61,20 +63,22 @@ def run_agent(tmp_path: Path, **environment: object) -> tuple[dict, dict, Path]:
     return exit_info, json.loads(trajectory.read_text()), log
 
 
-def observations(trajectory: dict) -> list[str]:
-    return [m["content"] for m in trajectory["messages"] if m["role"] == "user"][1:]
+def observations(trajectory: dict) -> list[tuple[str, str]]:
+    """Each observation message: what the model was shown, and the environment's raw output."""
+    messages = [m for m in trajectory["messages"] if m["role"] == "user" and "raw_output" in m.get("extra", {})]
+    return [(m["content"], m["extra"]["raw_output"]) for m in messages]
 
 
 def check_run(exit_info: dict, trajectory: dict, log: Path, tmp_path: Path) -> None:
     assert exit_info["exit_status"] == "Submitted"
     assert exit_info["submission"] == "the answer is 42\n"
     seen = observations(trajectory)
-    assert "<returncode>0</returncode>" in seen[0] and "made\noops\n" in seen[0]
-    assert "<returncode>4</returncode>" in seen[2]
-    assert f"{tmp_path / 'ws'}\nunset\n2\n" in seen[2]  # back in the workspace, the variable gone
-    assert "<returncode>-1</returncode>" in seen[3] and "timed out after 2 seconds" in seen[3]
-    assert seen[3].endswith("<output>\nbegun\n</output>")  # mini-swe-agent's own observation template
-    assert "alive" in seen[4]
+    assert "<returncode>0</returncode>" in seen[0][0] and seen[0][1] == "made\noops\n"
+    assert "<returncode>4</returncode>" in seen[2][0]
+    assert seen[2][1] == f"{tmp_path / 'ws'}\nunset\n2\n"  # back in the workspace, the variable gone
+    assert "<returncode>-1</returncode>" in seen[3][0] and "timed out after 2 seconds" in seen[3][0]
+    assert seen[3][1] == "begun\n"
+    assert seen[4][1] == "alive\n"
     assert trajectory["info"]["agentexec_log"] == str(log)
     records = read_log(log)
     assert records[0]["agentexec"] and records[-1]["result"]["steps"] == len(SCRIPT)
