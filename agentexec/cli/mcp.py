@@ -66,6 +66,7 @@ def serve_mcp(
         except KeyboardInterrupt:
             outcome = "interrupted"
         finally:
+            bridge.close()
             recorder.finish(mcp_server.session_result(bridge, started, log_path, outcome))
             print(f"agentexec mcp: event log {log_path}", file=sys.stderr)
     finally:
