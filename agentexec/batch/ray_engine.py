@@ -16,6 +16,13 @@ from typing import Any, Optional
 
 from agentexec.batch.engine import STOP_GRACE, Completion, lost_result, stopped_result
 from agentexec.batch.jobs import Job
+from agentexec.batch.ray_connect import (
+    captured_stderr,
+    describe_failure,
+    loopback_only,
+    prepare_local_cluster_auth,
+    wait_until_reachable,
+)
 from agentexec.errors import UsageError
 
 
@@ -35,12 +42,23 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, address: Optional[str], num_cpus: float, py_modules: list[str], workers: Optional[int]) -> None:
+    def __init__(
+        self,
+        address: Optional[str],
+        num_cpus: float,
+        py_modules: list[str],
+        workers: Optional[int],
+        connect_timeout: float = 30.0,
+    ) -> None:
         address = address or os.environ.get("RAY_ADDRESS") or None
-        if address is None:
+        if loopback_only(address):
             # Ray maps 127.0.0.1 to the machine's outward address unless told that this is not a
-            # multi-node setup; a cluster started only for this batch has no reason to listen outside.
+            # multi-node setup; a loopback cluster has no reason to be reached anywhere else.
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        if address is None:
+            prepare_local_cluster_auth()
+        else:
+            wait_until_reachable(address, connect_timeout)
         try:
             import ray
         except ImportError:
@@ -51,10 +69,15 @@ class RayEngine:
             options["runtime_env"] = {"py_modules": py_modules}
         if address is None:
             options.update(include_dashboard=False, _node_ip_address="127.0.0.1")
+        ray_output: list[str] = []
         try:
-            ray.init(address=address, **options)
+            if address is None:
+                ray.init(address=address, **options)
+            else:
+                with captured_stderr() as ray_output:
+                    ray.init(address=address, **options)
         except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise UsageError(f"cannot start or reach a Ray cluster at {address or 'a new local one'}: {exc}") from None
+            raise UsageError(describe_failure(address, exc, "".join(ray_output))) from None
         from agentexec.batch.worker import run_job
 
         self.remote = ray.remote(num_cpus=num_cpus, max_retries=0)(run_job)
