@@ -78,9 +78,8 @@ class RayEngine:
                     ray.init(address=address, **options)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise UsageError(describe_failure(address, exc, "".join(ray_output))) from None
-        from agentexec.batch.worker import run_job
-
-        self.remote = ray.remote(num_cpus=num_cpus, max_retries=0)(run_job)
+        self.collector: Any = ray.remote(num_cpus=0)(LogCollector).remote()
+        self.remote = ray.remote(num_cpus=num_cpus, max_retries=0)(run_job_reporting)
         cpus = ray.cluster_resources().get("CPU", 1.0)
         self.workers = workers or max(1, int(cpus // num_cpus))
         self.tasks: dict[Any, RayTask] = {}
@@ -92,7 +91,7 @@ class RayEngine:
         return len(self.tasks)
 
     def submit(self, job: Job) -> None:
-        ref = self.remote.remote(job)
+        ref = self.remote.remote(job, self.collector)
         deadline = time.monotonic() + job.timeout if job.timeout else None
         self.tasks[ref] = RayTask(job, ref, deadline)
 
@@ -141,14 +140,55 @@ class RayEngine:
         try:
             outcome = self.ray.get(task.ref)
         except (exceptions.TaskCancelledError, exceptions.WorkerCrashedError) as exc:
+            kept = self._kept_lines(job)
             if task.stop_reason is not None:
-                return Completion(job, stopped_result(job, task.stop_reason), lost=True)
-            return Completion(job, lost_result(job, "crashed", f"Ray worker died: {_first_line(exc)}"), lost=True)
+                return Completion(job, stopped_result(job, task.stop_reason), kept, lost=True)
+            return Completion(job, lost_result(job, "crashed", f"Ray worker died: {_first_line(exc)}"), kept, lost=True)
         except exceptions.RayError as exc:
-            return Completion(job, lost_result(job, "error", f"{type(exc).__name__}: {_first_line(exc)}"), lost=True)
+            result = lost_result(job, "error", f"{type(exc).__name__}: {_first_line(exc)}")
+            return Completion(job, result, self._kept_lines(job), lost=True)
+        self.collector.forget.remote(job.task_id)
         if task.stop_reason is not None:
             return Completion(job, stopped_result(job, task.stop_reason, outcome["result"]), outcome["lines"])
         return Completion(job, outcome["result"], outcome["lines"], elapsed=outcome["elapsed"])
+
+    def _kept_lines(self, job: Job) -> Optional[list[str]]:
+        """The log lines a worker that never returned had made, from the collector (None if none)."""
+        try:
+            lines = self.ray.get(self.collector.take.remote(job.task_id), timeout=10)
+        except self.ray.exceptions.RayError:
+            return None
+        return lines or None
+
+
+class LogCollector:
+    """A Ray actor on the cluster keeping each running job's log lines as they are made, so a task
+    stopped at its timeout, cancelled or killed keeps every action it ran, as the local engine's
+    log file does. Lines from one worker arrive in order (Ray runs one caller's actor calls in order)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, list[str]] = {}
+
+    def add(self, task_id: str, line: str) -> None:
+        self.lines.setdefault(task_id, []).append(line)
+
+    def take(self, task_id: str) -> list[str]:
+        return self.lines.pop(task_id, [])
+
+    def forget(self, task_id: str) -> None:
+        self.lines.pop(task_id, None)
+
+
+def run_job_reporting(job: Job, collector: Any) -> dict[str, Any]:
+    """``run_job`` on a Ray worker, sending each log line to ``collector`` as it is made.
+
+    Each line is confirmed before the loop goes on (a round trip of about a millisecond): an action's
+    line must be on the collector before the action runs, since the action may kill this worker."""
+    import ray
+
+    from agentexec.batch.worker import run_job
+
+    return run_job(job, on_line=lambda line: ray.get(collector.add.remote(job.task_id, line)))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -298,7 +298,14 @@ def test_ray_batch_isolates_hangs_and_killed_workers(cluster: Cluster, hidden: P
     assert entries["fine"]["status"] == "passed"
     assert entries["hangs"]["status"] == "error" and entries["hangs"]["outcome"] == "timeout"
     assert entries["killed"]["status"] == "error" and entries["killed"]["outcome"] == "crashed"
-    assert read_log(project / "out" / "logs" / "killed.jsonl")[-1]["result"]["outcome"] == "crashed"
+    killed = read_log(project / "out" / "logs" / "killed.jsonl")
+    assert killed[-1]["result"]["outcome"] == "crashed"
+    # the actions a task ran before it was stopped or killed stay in its log, as with the local engine
+    assert [e.get("action") for e in killed if "action" in e] == ["kill9"]
+    hung = read_log(project / "out" / "logs" / "hangs.jsonl")
+    # (stopped at 2 s, on a busy machine possibly before its first action began)
+    assert "agentexec" in hung[0] and [e["action"] for e in hung if "action" in e] in ([], ["hang"])
+    assert hung[-1]["result"]["outcome"] == "timeout"
 
 
 def test_ray_batch_starts_a_loopback_cluster_when_no_address_is_given(hidden: Path, env: dict) -> None:
