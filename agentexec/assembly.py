@@ -7,7 +7,9 @@ from typing import Any, Optional
 
 from agentexec.agents.base import Agent
 from agentexec.config import Config
+from agentexec.errors import TaskFileError
 from agentexec.loading import add_import_paths, instantiate, load_class
+from agentexec.options import check_executor_options, check_options
 from agentexec.runtimes.base import Runtime
 from agentexec.tasks import Task
 
@@ -21,6 +23,8 @@ def build_runtime(config: Config, workspace: Optional[str] = None, env: Optional
     """The ``[core] runtime`` class with ``[runtime]`` options, carrying the configured executor."""
     prepare_imports(config)
     cls = load_class(config.core.runtime, "runtime", Runtime)
+    check_options(cls, config.runtime, "runtime", config.sources)
+    check_executor_options(config.core.runtime_executor, config.executor, config.sources)
     kwargs: dict[str, Any] = {
         "executor": config.core.runtime_executor,
         "executor_kwargs": config.executor,
@@ -41,11 +45,19 @@ def run_settings(config: Config, task: Task) -> tuple[str, int]:
         explicit = config.sources.get(f"core.{key}", "").startswith(("flag", "env"))
         return getattr(config.core, key) if explicit or task_value is None else task_value
 
-    return chosen("workspace", task.workspace), chosen("max_iterations", task.max_iterations)
+    workspace = chosen("workspace", task.workspace)
+    if workspace == task.workspace and not Path(workspace).exists():
+        # A default workspace may be created; one a task file names is a directory the user meant to exist.
+        raise TaskFileError(
+            f"task {task.id!r}: workspace {workspace} does not exist; create it, fix the task's "
+            "'workspace', or leave it out to use the configured one"
+        )
+    return workspace, chosen("max_iterations", task.max_iterations)
 
 
 def build_agent(config: Config) -> Agent:
     """The ``[core] agent`` class with ``[agent]`` options."""
     prepare_imports(config)
     cls = load_class(config.core.agent, "agent", Agent)
+    check_options(cls, config.agent, "agent", config.sources)
     return instantiate(cls, dict(config.agent), "agent", "[agent]")
