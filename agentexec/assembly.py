@@ -7,7 +7,9 @@ from typing import Any, Optional
 
 from agentexec.agents.base import Agent
 from agentexec.config import Config
+from agentexec.errors import TaskFileError
 from agentexec.loading import add_import_paths, instantiate, load_class
+from agentexec.options import check_executor_options, check_options
 from agentexec.runtimes.base import Runtime
 from agentexec.tasks import Task
 
@@ -35,6 +37,8 @@ def build_runtime(
     """
     prepare_imports(config)
     cls = load_class(config.core.runtime, "runtime", Runtime)
+    check_options(cls, config.runtime, "runtime", config.sources)
+    check_executor_options(config.core.runtime_executor, config.executor, config.sources)
     kwargs: dict[str, Any] = {
         "executor": config.core.runtime_executor,
         "executor_kwargs": config.executor,
@@ -57,12 +61,20 @@ def run_settings(config: Config, task: Task) -> tuple[str, int]:
         explicit = config.explicit(f"core.{key}")
         return getattr(config.core, key) if explicit or task_value is None else task_value
 
-    return chosen("workspace", task.workspace), chosen("max_iterations", task.max_iterations)
+    workspace = chosen("workspace", task.workspace)
+    if workspace == task.workspace and not Path(workspace).exists():
+        # A default workspace may be created; one a task file names is a directory the user meant to exist.
+        raise TaskFileError(
+            f"task {task.id!r}: workspace {workspace} does not exist; create it, fix the task's "
+            "'workspace', or leave it out to use the configured one"
+        )
+    return workspace, chosen("max_iterations", task.max_iterations)
 
 
 def build_agent(config: Config) -> Agent:
     """The ``[core] agent`` class with ``[agent]`` options."""
     prepare_imports(config)
     cls = load_class(config.core.agent, "agent", Agent)
+    check_options(cls, config.agent, "agent", config.sources)
     agent: Agent = instantiate(cls, dict(config.agent), "agent", "[agent]")
     return agent

@@ -232,6 +232,7 @@ def test_workspace_precedence_with_the_task_file(cli, project: Path) -> None:
     (project / "agentexec.toml").write_text('[core]\nworkspace = "from-file"\n')
     pwd = {"action": "run", "args": {"command": "pwd"}}
     write_json(project / "t.json", {"workspace": "from-task", "actions": [pwd]})
+    (project / "from-task").mkdir()
     env = {"AGENTEXEC_CORE_WORKSPACE": "from-env"}
     runs = {
         "from-task": cli("run", "t.json", "--json", cwd=project),

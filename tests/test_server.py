@@ -296,6 +296,7 @@ def test_long_silent_actions_are_not_mistaken_for_a_hang(tmp_path: Path) -> None
 
 def test_every_action_is_in_the_event_log_when_the_server_dies(project: Path) -> None:
     (project / "agentexec.toml").write_text("[runtime]\nrestart = true\n")
+    (project / "ws").mkdir()
     task = write_json(
         project / "task.json",
         {

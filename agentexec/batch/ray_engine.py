@@ -16,6 +16,13 @@ from typing import Any, Optional
 
 from agentexec.batch.engine import STOP_GRACE, Completion, lost_result, stopped_result
 from agentexec.batch.jobs import Job
+from agentexec.batch.ray_connect import (
+    captured_stderr,
+    describe_failure,
+    loopback_only,
+    prepare_local_cluster_auth,
+    wait_until_reachable,
+)
 from agentexec.errors import UsageError
 
 
@@ -35,12 +42,23 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, address: Optional[str], num_cpus: float, py_modules: list[str], workers: Optional[int]) -> None:
+    def __init__(
+        self,
+        address: Optional[str],
+        num_cpus: float,
+        py_modules: list[str],
+        workers: Optional[int],
+        connect_timeout: float = 30.0,
+    ) -> None:
         address = address or os.environ.get("RAY_ADDRESS") or None
-        if address is None:
+        if loopback_only(address):
             # Ray maps 127.0.0.1 to the machine's outward address unless told that this is not a
-            # multi-node setup; a cluster started only for this batch has no reason to listen outside.
+            # multi-node setup; a loopback cluster has no reason to be reached anywhere else.
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        if address is None:
+            prepare_local_cluster_auth()
+        else:
+            wait_until_reachable(address, connect_timeout)
         try:
             import ray
         except ImportError:
@@ -51,13 +69,17 @@ class RayEngine:
             options["runtime_env"] = {"py_modules": py_modules}
         if address is None:
             options.update(include_dashboard=False, _node_ip_address="127.0.0.1")
+        ray_output: list[str] = []
         try:
-            ray.init(address=address, **options)
+            if address is None:
+                ray.init(address=address, **options)
+            else:
+                with captured_stderr() as ray_output:
+                    ray.init(address=address, **options)
         except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise UsageError(f"cannot start or reach a Ray cluster at {address or 'a new local one'}: {exc}") from None
-        from agentexec.batch.worker import run_job
-
-        self.remote = ray.remote(num_cpus=num_cpus, max_retries=0)(run_job)
+            raise UsageError(describe_failure(address, exc, "".join(ray_output))) from None
+        self.collector: Any = ray.remote(num_cpus=0)(LogCollector).remote()
+        self.remote = ray.remote(num_cpus=num_cpus, max_retries=0)(run_job_reporting)
         cpus = ray.cluster_resources().get("CPU", 1.0)
         self.workers = workers or max(1, int(cpus // num_cpus))
         self.tasks: dict[Any, RayTask] = {}
@@ -69,7 +91,7 @@ class RayEngine:
         return len(self.tasks)
 
     def submit(self, job: Job) -> None:
-        ref = self.remote.remote(job)
+        ref = self.remote.remote(job, self.collector)
         deadline = time.monotonic() + job.timeout if job.timeout else None
         self.tasks[ref] = RayTask(job, ref, deadline)
 
@@ -118,14 +140,55 @@ class RayEngine:
         try:
             outcome = self.ray.get(task.ref)
         except (exceptions.TaskCancelledError, exceptions.WorkerCrashedError) as exc:
+            kept = self._kept_lines(job)
             if task.stop_reason is not None:
-                return Completion(job, stopped_result(job, task.stop_reason), lost=True)
-            return Completion(job, lost_result(job, "crashed", f"Ray worker died: {_first_line(exc)}"), lost=True)
+                return Completion(job, stopped_result(job, task.stop_reason), kept, lost=True)
+            return Completion(job, lost_result(job, "crashed", f"Ray worker died: {_first_line(exc)}"), kept, lost=True)
         except exceptions.RayError as exc:
-            return Completion(job, lost_result(job, "error", f"{type(exc).__name__}: {_first_line(exc)}"), lost=True)
+            result = lost_result(job, "error", f"{type(exc).__name__}: {_first_line(exc)}")
+            return Completion(job, result, self._kept_lines(job), lost=True)
+        self.collector.forget.remote(job.task_id)
         if task.stop_reason is not None:
             return Completion(job, stopped_result(job, task.stop_reason, outcome["result"]), outcome["lines"])
         return Completion(job, outcome["result"], outcome["lines"], elapsed=outcome["elapsed"])
+
+    def _kept_lines(self, job: Job) -> Optional[list[str]]:
+        """The log lines a worker that never returned had made, from the collector (None if none)."""
+        try:
+            lines = self.ray.get(self.collector.take.remote(job.task_id), timeout=10)
+        except self.ray.exceptions.RayError:
+            return None
+        return lines or None
+
+
+class LogCollector:
+    """A Ray actor on the cluster keeping each running job's log lines as they are made, so a task
+    stopped at its timeout, cancelled or killed keeps every action it ran, as the local engine's
+    log file does. Lines from one worker arrive in order (Ray runs one caller's actor calls in order)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, list[str]] = {}
+
+    def add(self, task_id: str, line: str) -> None:
+        self.lines.setdefault(task_id, []).append(line)
+
+    def take(self, task_id: str) -> list[str]:
+        return self.lines.pop(task_id, [])
+
+    def forget(self, task_id: str) -> None:
+        self.lines.pop(task_id, None)
+
+
+def run_job_reporting(job: Job, collector: Any) -> dict[str, Any]:
+    """``run_job`` on a Ray worker, sending each log line to ``collector`` as it is made.
+
+    Each line is confirmed before the loop goes on (a round trip of about a millisecond): an action's
+    line must be on the collector before the action runs, since the action may kill this worker."""
+    import ray
+
+    from agentexec.batch.worker import run_job
+
+    return run_job(job, on_line=lambda line: ray.get(collector.add.remote(job.task_id, line)))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -27,6 +27,8 @@ class BatchSettings(BaseModel):
     timeout: Optional[float] = Field(None, gt=0)
     out: str = "agentexec-batch"
     address: Optional[str] = None
+    #: Seconds to wait for the Ray cluster at ``address`` to answer before giving up.
+    connect_timeout: float = Field(30.0, gt=0)
     num_cpus: float = Field(1.0, gt=0)
     py_modules: list[str] = Field(default_factory=list)
 

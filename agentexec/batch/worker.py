@@ -15,8 +15,9 @@ import signal
 import struct
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Optional
 
 from agentexec.assembly import build_agent
 from agentexec.batch.jobs import Job, config_from_data, unpack
@@ -44,18 +45,25 @@ tempfile.gettempdir()
 class MemorySink:
     """An event log kept as JSON lines in memory, for a driver on another machine to write."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_line: Optional[Callable[[str], None]] = None) -> None:
         self.lines: list[str] = []
+        #: Sees each line as it is made, so a driver can keep the log of a worker killed before it returns.
+        self.on_line = on_line
+
+    def _add(self, line: str) -> None:
+        self.lines.append(line)
+        if self.on_line is not None:
+            self.on_line(line)
 
     def header(self, header: dict[str, Any]) -> None:
-        self.lines.append(json.dumps(header, ensure_ascii=False))
+        self._add(json.dumps(header, ensure_ascii=False))
 
     def record(self, record: dict[str, Any]) -> None:
         if "output" not in record:
-            self.lines.append(json.dumps(record, ensure_ascii=False))
+            self._add(json.dumps(record, ensure_ascii=False))
 
     def finish(self, result: RunResult) -> None:
-        self.lines.append(json.dumps(result_record(result.to_dict()), ensure_ascii=False))
+        self._add(json.dumps(result_record(result.to_dict()), ensure_ascii=False))
 
 
 class HeaderOnce:
@@ -76,11 +84,13 @@ class HeaderOnce:
         self.sink.finish(result)
 
 
-def run_job(job: Job) -> dict[str, Any]:
-    """Run one task in a fresh workspace; return ``{"result": ..., "lines": ... or None, "elapsed": s}``."""
+def run_job(job: Job, on_line: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+    """Run one task in a fresh workspace; return ``{"result": ..., "lines": ... or None, "elapsed": s}``.
+
+    ``on_line`` sees every log line a job that returns its lines makes, as it is made."""
     started = time.monotonic()
     task = Task.model_validate(job.task)
-    memory = None if job.write_log else MemorySink()
+    memory = None if job.write_log else MemorySink(on_line)
     sink = HeaderOnce(memory or LogSink(job.log_path))
     workspace, temporary = _workspace(job)
     config = config_from_data(job.config)

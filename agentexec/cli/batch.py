@@ -7,6 +7,7 @@ in the CLI layer; ``agentexec.batch`` itself prints nothing.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -42,6 +43,10 @@ def run_batch(
 ) -> int:
     """Run the batch and return the exit code: 0 all passed, 1 some did not, 130 interrupted."""
     settings = batch_settings(cfg, flags)
+    if settings.engine == "ray":
+        # SIGTERM ends a Ray batch as Ctrl-C does (exit 130, cluster shut down); Ray's workers are
+        # processes of the cluster, not children of this one, so they keep their own handlers.
+        signal.signal(signal.SIGTERM, _interrupt)
     found = discover(task_paths)
     for item in found:
         if item.task.workspace and not Path(item.task.workspace).is_dir():
@@ -73,7 +78,13 @@ def run_batch(
     else:
         from agentexec.batch.ray_engine import RayEngine
 
-        engine = RayEngine(settings.address, settings.num_cpus, code.paths + settings.py_modules, settings.workers)
+        engine = RayEngine(
+            settings.address,
+            settings.num_cpus,
+            code.paths + settings.py_modules,
+            settings.workers,
+            settings.connect_timeout,
+        )
     reporter = _reporter(json_output)
     try:
         data = Scheduler(engine, summary, reporter).run(jobs)
@@ -84,6 +95,10 @@ def run_batch(
     if data["interrupted"]:
         return 130
     return 0 if data["totals"]["passed"] == data["totals"]["tasks"] else 1
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _reporter(json_output: bool) -> Reporter:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
+
+from annotated_types import Gt
 
 from agentexec.events import Observation, error
 from agentexec.executors.base import BaseActionExecutor, action
@@ -14,6 +16,8 @@ from agentexec.executors.files import EditError, Editor, read_text, write_atomic
 from agentexec.executors.ipython import IPythonActions
 
 EditCommand = Literal["view", "create", "str_replace", "insert", "undo_edit"]
+#: Seconds that must be a positive number: a zero or negative limit would end every command at once.
+Seconds = Annotated[float, Gt(0)]
 
 
 class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
@@ -35,9 +39,9 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
         self,
         workspace: str | Path = ".",
         env: Optional[dict[str, str]] = None,
-        timeout: float = 120.0,
-        no_output_timeout: Optional[float] = 30.0,
-        max_output_chars: int = 30_000,
+        timeout: Seconds = 120.0,
+        no_output_timeout: Optional[Seconds] = 30.0,
+        max_output_chars: Annotated[int, Gt(0)] = 30_000,
         output_dir: Optional[str] = None,
     ) -> None:
         super().__init__(workspace, env)
@@ -68,7 +72,7 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
         super().interrupt()
 
     @action
-    def run(self, command: str, is_input: bool = False, timeout: Optional[float] = None) -> Observation:
+    def run(self, command: str, is_input: bool = False, timeout: Optional[Seconds] = None) -> Observation:
         """Run a bash command in the persistent session (cwd, variables, functions and venvs carry over).
 
         A command still running at its timeout, or waiting for input, is left running: go on with

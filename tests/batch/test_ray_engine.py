@@ -298,7 +298,14 @@ def test_ray_batch_isolates_hangs_and_killed_workers(cluster: Cluster, hidden: P
     assert entries["fine"]["status"] == "passed"
     assert entries["hangs"]["status"] == "error" and entries["hangs"]["outcome"] == "timeout"
     assert entries["killed"]["status"] == "error" and entries["killed"]["outcome"] == "crashed"
-    assert read_log(project / "out" / "logs" / "killed.jsonl")[-1]["result"]["outcome"] == "crashed"
+    killed = read_log(project / "out" / "logs" / "killed.jsonl")
+    assert killed[-1]["result"]["outcome"] == "crashed"
+    # the actions a task ran before it was stopped or killed stay in its log, as with the local engine
+    assert [e.get("action") for e in killed if "action" in e] == ["kill9"]
+    hung = read_log(project / "out" / "logs" / "hangs.jsonl")
+    # (stopped at 2 s, on a busy machine possibly before its first action began)
+    assert "agentexec" in hung[0] and [e["action"] for e in hung if "action" in e] in ([], ["hang"])
+    assert hung[-1]["result"]["outcome"] == "timeout"
 
 
 def test_ray_batch_starts_a_loopback_cluster_when_no_address_is_given(hidden: Path, env: dict) -> None:
@@ -308,3 +315,55 @@ def test_ray_batch_starts_a_loopback_cluster_when_no_address_is_given(hidden: Pa
     summary = json.loads((project / "out" / "summary.json").read_text())
     assert summary["totals"]["passed"] == 2
     assert watch.samples > 0 and not watch.outside, watch.outside
+
+
+def test_an_unreachable_address_fails_in_one_line_after_the_connect_limit(tmp_path: Path, env: dict) -> None:
+    project = make_project(tmp_path, "p4", GOOD_TASKS[:1])
+    started = time.monotonic()
+    done = run_cli(
+        "batch", "tasks", "--engine", "ray", "--address", "127.0.0.1:1",
+        cwd=project, env={**env, "AGENTEXEC_BATCH_CONNECT_TIMEOUT": "1.5"}, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert time.monotonic() - started < 30
+    assert "cannot reach a Ray cluster at 127.0.0.1:1 within 1.5 s" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_sigterm_while_waiting_for_a_cluster_exits_with_a_message(tmp_path: Path, env: dict) -> None:
+    project = make_project(tmp_path, "p5", GOOD_TASKS[:1])
+    command = [sys.executable, "-m", "agentexec", "batch", "tasks", "--engine", "ray", "--address", "127.0.0.1:1"]
+    process = subprocess.Popen(
+        command, cwd=project, env={**env, "AGENTEXEC_BATCH_CONNECT_TIMEOUT": "60"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(8)  # past the CLI's start, into the wait for the cluster
+    process.terminate()
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode in (130, 143), stderr
+    assert "agentexec: interrupted" in stderr and "Traceback" not in stderr
+
+
+def test_a_stale_token_file_is_named_in_one_line(cluster: Cluster, tmp_path: Path, env: dict) -> None:
+    project = make_project(tmp_path, "p6", GOOD_TASKS[:1])
+    stale = tmp_path / "stale_token"
+    stale.write_text(secrets.token_hex(32))
+    done = run_cli(
+        "batch", "tasks", "--engine", "ray", "--address", cluster.address,
+        cwd=project, env={**env, "RAY_AUTH_TOKEN_PATH": str(stale)}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
+    line = done.stderr.strip()
+    assert f"the file {stale}" in line and "RAY_AUTH_TOKEN" in line and "RAY_AUTH_MODE" in line, done.stderr[-2000:]
+
+
+def test_the_local_cluster_ignores_a_stale_token_file_in_home(hidden: Path, env: dict) -> None:
+    project = make_project(hidden, "p7", GOOD_TASKS[:1])
+    home = hidden / "home"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text(secrets.token_hex(32))
+    plain = {k: v for k, v in env.items() if not k.startswith("RAY_AUTH")}
+    done, _ = batch(project, {**plain, "HOME": str(home)}, "--engine", "ray", "--out", "out", "--workers", "1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((project / "out" / "summary.json").read_text())["totals"]["passed"] == 1

@@ -35,6 +35,7 @@ EVERY_ACTION = [
 def record(project: Path, actions: list[dict[str, Any]], *extra: str, name: str = "task", **task: Any) -> Path:
     """Run a task with ``agentexec run`` and return its log."""
     task_file = write_json(project / f"{name}.json", {"id": name, "workspace": "ws", "actions": actions, **task})
+    (project / "ws").mkdir(exist_ok=True)
     log = project / f"{name}.jsonl"
     done = run_cli("run", str(task_file), "--log", str(log), "--json", *extra, cwd=project)
     assert done.returncode == 0, done.stderr

@@ -34,6 +34,7 @@ def hello(project: Path) -> Path:
     target = project / "examples" / "hello"
     target.mkdir(parents=True)
     shutil.copy(REPO / "examples" / "hello" / "task.json", target / "task.json")
+    (target / "ws").mkdir()  # the clone's empty ws/ (git keeps it by its .gitkeep)
     (project / "agentexec.toml").write_text('[core]\nlog_dir = "logs"\n')
     return project
 

@@ -169,6 +169,7 @@ def test_a_custom_executor_runs_and_spilled_output_lands_beside_the_log(
         {"action": "count_lines", "args": {"path": "n.txt"}},
     ]
     write_json(project / "task.json", {"workspace": "ws", "actions": actions})
+    (project / "ws").mkdir(exist_ok=True)
     result = run_cli("run", "task.json", "--log", "run.jsonl", "--json", cwd=project, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     events = read_log(project / "run.jsonl")

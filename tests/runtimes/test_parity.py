@@ -148,6 +148,7 @@ def test_custom_executor_from_the_users_directory(
 def _ops_project(project: Path) -> Path:
     (project / "ops.py").write_text(STREAMING_OPS_MODULE)
     (project / "agentexec.toml").write_text('[core]\nruntime_executor = "ops:OpsExecutor"\n')
+    (project / "ws").mkdir(exist_ok=True)
     return write_json(
         project / "task.json",
         {
@@ -179,6 +180,7 @@ def test_cli_run_with_a_custom_executor_module(runtime: str, project: Path) -> N
 @pytest.mark.parametrize("runtime", REMOTE)
 def test_ctrl_c_interrupts_a_remote_sleep(runtime: str, project: Path) -> None:
     marker = f"{os.getpid() % 1000}.{time.monotonic_ns() % 100000 + 1}"
+    (project / "ws").mkdir(exist_ok=True)
     task = write_json(
         project / "task.json",
         {

@@ -1,0 +1,145 @@
+"""Checking an ``[executor]``, ``[agent]`` or ``[runtime]`` table against its class's constructor.
+
+A table is a set of keyword arguments; the constructor's type hints (with any ``Annotated``
+constraints, such as ``Field(gt=0)``) say what each may be. Checking them when the configuration is
+loaded, before anything starts, turns ``timeout = -5`` or ``AGENTEXEC_EXECUTOR_TIMEOUT=abc`` into one
+line naming the key, the value, where it was set and what it must be, instead of a run that "times
+out" at once and passes. The check is pydantic's, the same one that validates action arguments.
+Values are checked, not converted: the constructor still receives exactly what the user wrote.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+from agentexec.errors import ConfigError
+
+_ADAPTER_CONFIG = ConfigDict(arbitrary_types_allowed=True)
+
+
+def check_options(cls: type, options: Mapping[str, Any], section: str, sources: Mapping[str, str]) -> None:
+    """Raise ``ConfigError`` for the first key of ``options`` that ``cls(...)`` does not accept or whose
+    value does not match its type hint; ``sources`` maps ``section.key`` to where the value was set."""
+    parameters = dict(_parameters(cls))
+    open_ended = _takes_any_keyword(cls)
+    name = f"{cls.__module__}:{cls.__qualname__}"
+    for key, value in options.items():
+        where = sources.get(f"{section}.{key}", "default")
+        if key not in parameters:
+            if open_ended:
+                continue
+            close = difflib.get_close_matches(key, list(parameters), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(
+                f"{where}: {section}.{key} = {value!r}: {name} has no option {key!r}; "
+                f"{hint}it accepts: {', '.join(parameters) or 'no options'}"
+            )
+        annotation = parameters[key]
+        if annotation is inspect.Parameter.empty:
+            continue
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=_ADAPTER_CONFIG)
+        except Exception:  # noqa: BLE001 - a hint pydantic cannot build a check for: the constructor judges
+            continue
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            raise ConfigError(
+                f"{where}: {section}.{key} = {value!r}: {_reason(exc)}; set it to {_describe(annotation)} ({name})"
+            ) from None
+
+
+def _parameters(cls: type) -> Iterator[tuple[str, Any]]:
+    """(name, type hint) of every keyword ``cls(...)`` takes, following ``**kwargs`` handed to a base
+    class's ``__init__``; a hint that cannot be evaluated is left unchecked."""
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return
+        try:
+            hints = inspect.get_annotations(init, eval_str=True)
+        except Exception:  # noqa: BLE001 - a forward reference that does not exist at run time
+            hints = {}
+        for param in params:
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name in seen:
+                continue
+            seen.add(param.name)
+            yield param.name, hints.get(param.name, inspect.Parameter.empty)
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return
+
+
+def _takes_any_keyword(cls: type) -> bool:
+    """True when the last ``__init__`` in the chain keeps a ``**kwargs`` for itself (no base takes it)."""
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())
+        except (TypeError, ValueError):
+            return True
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return False
+    return True
+
+
+def _reason(exc: ValidationError) -> str:
+    """pydantic's first complaint, lower-cased to sit inside a sentence."""
+    message = str(exc.errors()[0]["msg"])
+    return message[:1].lower() + message[1:]
+
+
+def _describe(annotation: Any) -> str:
+    """The JSON-schema view of a type hint, short: ``a number > 0``, ``an integer or null``."""
+    try:
+        schema = TypeAdapter(annotation, config=_ADAPTER_CONFIG).json_schema()
+    except Exception:  # noqa: BLE001 - no schema for an arbitrary class: name it
+        return f"a {getattr(annotation, '__name__', annotation)}"
+    return _describe_schema(schema)
+
+
+_TYPE_WORDS = {
+    "number": "a number",
+    "integer": "an integer",
+    "string": "a string",
+    "boolean": "true or false",
+    "null": "unset (leave the key out)",
+    "array": "a list",
+    "object": "a table",
+}
+_BOUNDS = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
+
+
+def _describe_schema(schema: Mapping[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_describe_schema(part) for part in schema["anyOf"])
+    if "enum" in schema:
+        return "one of " + ", ".join(repr(v) for v in schema["enum"])
+    words = _TYPE_WORDS.get(str(schema.get("type")), "a value of that type")
+    bounds = [f"{sign} {schema[key]:g}" for key, sign in _BOUNDS.items() if key in schema]
+    return " ".join([words, *bounds]) if bounds else words
+
+
+def check_executor_options(executor_path: str, options: Mapping[str, Any], sources: Mapping[str, str]) -> None:
+    """Check the ``[executor]`` table here, before any runtime starts, when the executor class can be
+    imported here; one importable only where a remote runtime runs it is checked there, when built."""
+    from agentexec.errors import ClassLoadError
+    from agentexec.executors.base import BaseActionExecutor
+    from agentexec.loading import load_class
+
+    try:
+        cls = load_class(executor_path, "executor", BaseActionExecutor)
+    except ClassLoadError:
+        return
+    check_options(cls, options, "executor", sources)
