@@ -23,6 +23,8 @@ from typing import Any, Optional, TypeVar
 
 from playwright.sync_api import Browser, Error, Locator, Page, Playwright, sync_playwright
 
+from agentexec.executors.extras import output_file
+
 #: Chromium flags: headless and quiet, nothing fetched that the agent did not ask for.
 CHROMIUM_FLAGS = [
     "--disable-background-networking",
@@ -257,7 +259,7 @@ class BrowserSession:
         if screenshot:
             self._shots += 1
             self.screenshot_dir.mkdir(parents=True, exist_ok=True)
-            path = self.screenshot_dir / f"browse-{self._tag}-{self._shots}.png"
+            path = output_file(self.screenshot_dir, "browse", self._tag, self._shots, ".png")
             page.screenshot(path=str(path))
             state.screenshot = str(path)
         return state

@@ -33,6 +33,7 @@ from typing import Any, Optional
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
+from agentexec.executors.extras import output_file
 from agentexec.executors.output import strip_ansi
 
 #: MIME types saved as image files, and the suffix each gets; the first one a message carries wins.
@@ -276,7 +277,7 @@ class IPythonKernel:
     def _save_image(self, payload: Any, mime: str, suffix: str) -> str:
         self._images += 1
         self.image_dir.mkdir(parents=True, exist_ok=True)
-        path = self.image_dir / f"ipython-{self._tag}-{self._images}{suffix}"
+        path = output_file(self.image_dir, "ipython", self._tag, self._images, suffix)
         if mime == "image/svg+xml":
             path.write_text(payload if isinstance(payload, str) else "".join(payload))
         else:
