@@ -44,6 +44,8 @@ HELP = """\
   /edit undo PATH            undo the last edit of PATH
   /edit {JSON}               an edit action with these args, e.g. {"command": "view", "path": "a.py"}
   /undo                      undo the last /edit of this session
+  /py CODE                   a Python cell in the persistent IPython kernel (run_ipython); /py alone:
+                             type a multi-line cell, end with a lone '.'
   /action NAME [{JSON}]      any action, custom ones included, e.g. /action count_lines {"path": "a"}
   /action {JSON}             a whole action: {"action": "run", "args": {"command": "ls"}}
   /actions                   the executor's actions and their arguments
@@ -53,7 +55,7 @@ HELP = """\
 While a command is still running, a line is sent to it as input ('//x' sends '/x', an empty line
 waits for more output), Ctrl-C sends it C-c and Ctrl-D sends C-d."""
 
-COMMANDS = ("/action", "/actions", "/edit", "/help", "/log", "/quit", "/read", "/undo", "/write")
+COMMANDS = ("/action", "/actions", "/edit", "/help", "/log", "/py", "/quit", "/read", "/undo", "/write")
 EDIT_COMMANDS = ("view", "create", "str_replace", "insert", "undo")
 
 
@@ -131,6 +133,7 @@ class Shell:
             "/edit": self.cmd_edit,
             "/undo": self.cmd_undo,
             "/action": self.cmd_action,
+            "/py": self.cmd_py,
         }.get(name)
         if handler is None:
             close = difflib.get_close_matches(name, COMMANDS, n=1)
@@ -251,6 +254,11 @@ class Shell:
         name, _, raw = rest.partition(" ")
         args = parse_json_object(raw, usage) if raw.strip() else {}
         self.act(Action(action=name, args=args))
+
+    def cmd_py(self, rest: str) -> None:
+        code = rest if rest else self.read_block("Python cell", final_newline=False)
+        if code:
+            self.act(Action(action="run_ipython", args={"code": code}))
 
     def list_actions(self) -> None:
         for name, schema in self.schemas.items():

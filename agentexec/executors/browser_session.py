@@ -23,6 +23,8 @@ from typing import Any, Optional, TypeVar
 
 from playwright.sync_api import Browser, Error, Locator, Page, Playwright, sync_playwright
 
+from agentexec.executors.extras import output_file
+
 #: Chromium flags: headless and quiet, nothing fetched that the agent did not ask for.
 CHROMIUM_FLAGS = [
     "--disable-background-networking",
@@ -148,7 +150,7 @@ class BrowserSession:
         notes: list[str] = []
         if self._browser is None:
             self._launch()
-        elif not self._browser.is_connected():
+        elif not self._browser_answers():
             why = self._crashed or "the browser closed"
             self._launch()
             notes.append(f"{why}; a fresh browser was started (the previous page's state is gone)")
@@ -158,6 +160,21 @@ class BrowserSession:
             notes.append(f"{why}; a fresh page was opened")
         assert self._page is not None
         return self._page, notes
+
+    def _browser_answers(self) -> bool:
+        """Whether the browser is still there, asked of the browser itself.
+
+        ``is_connected()`` alone lags behind a killed Chromium: playwright learns of the lost pipe
+        only while it waits for an answer, so the first call after the death would fail. Asking
+        for the cookies is a round trip to the browser process that no page script can hold up.
+        """
+        assert self._browser is not None
+        if self._browser.is_connected() and self._page is not None and not self._page.is_closed():
+            try:
+                self._page.context.cookies()
+            except Error:
+                pass  # playwright has now seen the disconnection, if that is what it was
+        return self._browser.is_connected()
 
     # -- browsing (on the browser thread) ---------------------------------------------------------
 
@@ -189,7 +206,24 @@ class BrowserSession:
         return self._state(page, axtree, screenshot, status, notes)
 
     def _goto(self, page: Page, url: str) -> Optional[int]:
-        response = page.goto(normalise_url(url), wait_until="load")
+        """Open ``url`` and wait for its load event; returns the HTTP status.
+
+        A navigation that fails at the network level (``net::ERR_...``, except an aborted one) is
+        followed by Chromium's own navigation to its error page, a moment later. Waiting for that
+        one to finish keeps it from cutting off the next navigation; a navigation cut off all the
+        same is tried once more.
+        """
+        target = normalise_url(url)
+        try:
+            response = page.goto(target, wait_until="load")
+        except Error as exc:
+            message = str(exc)
+            interrupted = "interrupted by another navigation" in message
+            if "chrome-error://" in message or ("net::ERR_" in message and "ERR_ABORTED" not in message):
+                _settle_on_error_page(page)
+            if not interrupted:
+                raise
+            response = page.goto(target, wait_until="load")
         return response.status if response is not None else None
 
     def _step(self, page: Page, step: dict[str, Any], timeout: float) -> Optional[int]:
@@ -225,7 +259,7 @@ class BrowserSession:
         if screenshot:
             self._shots += 1
             self.screenshot_dir.mkdir(parents=True, exist_ok=True)
-            path = self.screenshot_dir / f"browse-{self._tag}-{self._shots}.png"
+            path = output_file(self.screenshot_dir, "browse", self._tag, self._shots, ".png")
             page.screenshot(path=str(path))
             state.screenshot = str(path)
         return state
@@ -242,6 +276,18 @@ class BrowserSession:
             return page.url, page.title()
         except Error:
             return page.url, ""
+
+
+#: How long to wait for Chromium's error page after a failed navigation (it comes within ~50 ms).
+ERROR_PAGE_WAIT_MS = 3000
+
+
+def _settle_on_error_page(page: Page) -> None:
+    """Wait until Chromium has shown (and loaded) its error page, if it is going to show one."""
+    try:
+        page.wait_for_url(lambda url: url.startswith("chrome-error:"), timeout=ERROR_PAGE_WAIT_MS)
+    except Error:
+        pass  # no error page came (a download, an aborted request): nothing is left to cut off
 
 
 def locate(page: Page, target: str) -> Locator:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,23 @@ def missing_message(action_name: str, extra_name: str) -> str:
 def outputs_directory(configured: Optional[Path]) -> Path:
     """Where images and screenshots go: the executor's ``output_dir``, else a shared temporary one."""
     return configured if configured is not None else Path(tempfile.gettempdir()) / "agentexec-outputs"
+
+
+def output_file(directory: Path, kind: str, tag: str, number: int, suffix: str) -> Path:
+    """Where the ``number``-th image of one kernel or browser (``kind``, ``tag``) is written.
+
+    The random tag keeps names unique across kernel restarts, fresh browsers and resumed runs
+    that share a directory; ``OUTPUT_FILE_PATH`` recognises the names for ``replay --verify``.
+    """
+    return directory / f"{kind}-{tag}-{number}{suffix}"
+
+
+#: A path ``output_file()`` made, anywhere in text. Two honest runs write their images to
+#: different directories under different tags, so ``replay --verify`` compares only the kind and
+#: the suffix: the file's number depends on where a replay started, the content is not compared.
+OUTPUT_FILE_PATH = re.compile(r"(?:[^\s'\"\[\]]*/)?\b(ipython|browse)-[0-9a-f]{8}-\d+(\.(?:png|jpg|gif|svg))\b")
+#: What ``OUTPUT_FILE_PATH`` becomes in a normalised observation.
+OUTPUT_FILE_PLACEHOLDER = r"<outputs>/\1-<n>\2"
 
 
 def cut_middle(text: str, limit: int) -> str:

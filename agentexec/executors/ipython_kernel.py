@@ -33,6 +33,7 @@ from typing import Any, Optional
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
+from agentexec.executors.extras import output_file
 from agentexec.executors.output import strip_ansi
 
 #: MIME types saved as image files, and the suffix each gets; the first one a message carries wins.
@@ -85,6 +86,7 @@ class IPythonKernel:
         self._scratch: Optional[str] = None
         self._tag = secrets.token_hex(4)  # image names stay unique across restarts and resumed runs
         self._images = 0
+        self._unfinished: Optional[str] = None  # the cell being run, until its result is read
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -194,8 +196,11 @@ class IPythonKernel:
                     f"the IPython kernel had died (exit code {code_note}); a fresh kernel was started, "
                     "so earlier variables and imports are gone"
                 )
+        if self._unfinished is not None:
+            self._finish_abandoned(self._unfinished, result)
         assert self.client is not None
         msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
+        self._unfinished = msg_id
         parts: list[str] = []
 
         def add(text: str, stream: bool = True) -> None:
@@ -221,8 +226,32 @@ class IPythonKernel:
             self._replace(result, f"it died while running the cell (exit code {self.process.returncode})")
         else:
             self._read_reply(msg_id, result)
+        self._unfinished = None
         result.text = "".join(parts)
         return result
+
+    def _finish_abandoned(self, msg_id: str, result: CellResult) -> None:
+        """Let a cell whose caller gave up on it (the user's Ctrl-C) end before the next one starts.
+
+        ipykernel aborts the requests queued behind a cell that fails, and an interrupted cell
+        fails with KeyboardInterrupt: a cell sent while it is still unwinding would silently not
+        run. So wait for its end (interrupting it once more if it goes on), dropping its output.
+        """
+        self._unfinished = None
+        if not self.alive:
+            return  # execute() restarts the kernel and says so
+        abandoned = CellResult()
+        if self._collect(msg_id, INTERRUPT_GRACE, abandoned, lambda *_: None) != "idle":
+            self.interrupt()
+            if self._collect(msg_id, INTERRUPT_GRACE, abandoned, lambda *_: None) != "idle":
+                self.restart()
+                result.restarted = True
+                result.notes.append(
+                    "the previous, interrupted cell did not stop, so the IPython kernel was replaced by a "
+                    "fresh one; earlier variables and imports are gone"
+                )
+                return
+        self._read_reply(msg_id, abandoned)
 
     def _replace(self, result: CellResult, why: str) -> None:
         result.status = "died" if result.status != "timeout" else "timeout"
@@ -276,7 +305,7 @@ class IPythonKernel:
     def _save_image(self, payload: Any, mime: str, suffix: str) -> str:
         self._images += 1
         self.image_dir.mkdir(parents=True, exist_ok=True)
-        path = self.image_dir / f"ipython-{self._tag}-{self._images}{suffix}"
+        path = output_file(self.image_dir, "ipython", self._tag, self._images, suffix)
         if mime == "image/svg+xml":
             path.write_text(payload if isinstance(payload, str) else "".join(payload))
         else:

@@ -2,10 +2,11 @@
 
 OpenHands records more than what its runtime executed: environment events (agent state changes),
 user turns, ``null`` observations, and agent bookkeeping such as ``think``. Replay keeps what its
-runtime executed plus the agent's ``message`` and ``finish``, mapped onto our standard actions,
-and names everything it drops. Runtime actions without an agentexec equivalent (``browse``,
-``run_ipython``, ...) are kept under their own name, so an executor that handles them replays them
-and any other reports them as unknown.
+runtime executed plus the agent's ``message`` and ``finish``, mapped onto our standard actions
+(``run_ipython`` and ``browse`` with a URL onto the actions of the ``ipython`` and ``browser``
+extras), and names everything it drops. Runtime actions without an agentexec equivalent
+(``browse_interactive``'s BrowserGym code, ...) are kept under their own name, so an executor that
+handles them replays them and any other reports them as unknown.
 """
 
 from __future__ import annotations
@@ -124,6 +125,16 @@ def convert_action(event: dict[str, Any], where: str, notes: list[str]) -> Actio
         return Action(action="edit", args=_editor_args(args, where), thought=thought)
     if name == "write":
         return Action(action="write", args={"path": args.get("path", ""), "content": args.get("content", "")})
+    if name == "run_ipython":
+        # include_extra only decorates OpenHands' output; kernel_init_code imports its own helpers.
+        if args.get("kernel_init_code"):
+            notes.append(f"{where}: OpenHands' kernel_init_code is not run (it sets up OpenHands' own kernel)")
+        return Action(action="run_ipython", args={"code": str(args.get("code", ""))}, thought=thought)
+    if name == "browse":
+        mapped = {"url": str(args.get("url", ""))}
+        if args.get("return_axtree"):
+            mapped["axtree"] = True
+        return Action(action="browse", args=mapped, thought=thought)
     if name == "finish":
         message = _finish_message(event, args)
         return Action(action="finish", args={"message": message}, thought="" if thought == message else thought)

@@ -21,6 +21,7 @@ from typing import Any, Optional
 from agentexec.errors import UsageError
 from agentexec.eventlog import divergence_record
 from agentexec.events import Action, Observation
+from agentexec.executors.extras import OUTPUT_FILE_PATH, OUTPUT_FILE_PLACEHOLDER
 from agentexec.replay.importers import comparison
 from agentexec.replay.paths import path_pattern
 from agentexec.replay.reader import NATIVE
@@ -102,8 +103,11 @@ class Verifier:
         # Each rule: pattern, replacement, and a substring the text must hold for the rule to apply
         # (None: "holds a digit"), so the common short observation costs a few ``in`` tests.
         self.rules: list[tuple[re.Pattern[str], str, Optional[str]]] = [
-            (path_pattern(p), "<workspace>", p) for p in sorted(paths, key=len, reverse=True)
+            # Images and screenshots first, whole: each run writes them to a directory of its own.
+            (OUTPUT_FILE_PATH, OUTPUT_FILE_PLACEHOLDER, kind)
+            for kind in ("ipython-", "browse-")
         ]
+        self.rules += [(path_pattern(p), "<workspace>", p) for p in sorted(paths, key=len, reverse=True)]
         for temp in sorted({tempfile.gettempdir(), "/tmp"}, key=len, reverse=True):
             self.rules.append((re.compile(re.escape(temp) + r"/[^\s/'\"]+"), "<tmp>", temp + "/"))
         self.rules += VOLATILE_TEXT

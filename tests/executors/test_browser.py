@@ -204,3 +204,22 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_under_the_sandbox_the_browser_reaches_its_own_loopback_only(tmp_path, site):
+    from tests.helpers import bwrap_unavailable
+
+    if bwrap_unavailable():
+        pytest.skip(bwrap_unavailable())
+    with agentexec.connect(runtime="sandbox", workspace=str(tmp_path)) as runtime:
+        host = browse(runtime, url=site + "/", screenshot=False, timeout=10)
+        assert host.observation == "error" and "ERR_CONNECTION_REFUSED" in host.content, host
+        (tmp_path / "index.html").write_text("<title>Inside</title>served in the sandbox")
+        # The sandbox has a network namespace of its own, so any port is free there.
+        server = (
+            "(python3 -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 &); "
+            "for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/8765) 2>/dev/null && break; sleep 0.1; done"
+        )
+        runtime.execute({"action": "run", "args": {"command": server}})
+        inside = browse(runtime, url="http://127.0.0.1:8765/", screenshot=False, timeout=10)
+        assert inside.extras["title"] == "Inside" and "served in the sandbox" in inside.content, inside

@@ -76,6 +76,21 @@ def test_a_timeout_interrupts_the_cell_and_keeps_the_state(kernel_rt):
     assert cell(kernel_rt, "x + y").content == "49\n"
 
 
+def test_a_cell_abandoned_by_ctrl_c_ends_before_the_next_one_runs(kernel_rt):
+    """The user's Ctrl-C reaches the caller as KeyboardInterrupt; the next cell still runs, with the state."""
+    import os
+    import signal
+    import threading
+
+    cell(kernel_rt, "kept = 'yes'")
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        cell(kernel_rt, "import time\ntime.sleep(30)")
+    kernel_rt.interrupt()
+    after = cell(kernel_rt, "print('kept', kept)")
+    assert after.content == "kept yes\n" and after.extras["status"] == "ok", after
+
+
 def test_a_dead_kernel_is_restarted_and_the_observation_says_so(tmp_path):
     with agentexec.connect(executor="agentexec.executors:ActionExecutor", workspace=str(tmp_path)) as rt:
         cell(rt, "z = 1")

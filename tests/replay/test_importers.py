@@ -113,26 +113,27 @@ def test_openhands_forms_unknown_actions_are_reported(tmp_path: Path) -> None:
         {"id": 2, "source": "agent", "action": "read", "args": {
             "path": "/workspace/f.txt", "impl_source": "oh_aci", "view_range": [2, 2]}},
         {"id": 3, "source": "agent", "action": "read", "args": {"path": "/workspace/f.txt", "start": 1, "end": -1}},
-        {"id": 4, "source": "agent", "action": "browse", "args": {"url": "http://127.0.0.1:1", "thought": ""}},
+        {"id": 4, "source": "agent", "action": "browse_interactive", "args": {
+            "browser_actions": "goto('http://127.0.0.1:1')", "thought": ""}},
         {"id": 5, "source": "agent", "action": "think", "args": {"thought": "hmm"}},
         {"id": 6, "source": "agent", "action": "finish", "args": {"final_thought": "done", "outputs": {"n": 1}}},
     ]  # fmt: skip
     path = tmp_path / "oh.json"
     path.write_text(json.dumps(events))
     recorded = open_log(path)
-    assert any("'browse' has no agentexec equivalent" in note for note in recorded.notes)
+    assert any("'browse_interactive' has no agentexec equivalent" in note for note in recorded.notes)
     assert any("1 'think' actions" in note for note in recorded.notes)
     create, view, read, browse, finish = actions_of(path)
     assert view.args == {"command": "view", "path": "/workspace/f.txt", "view_range": [2, 2]}
     assert read.action == "read" and read.args == {"path": "/workspace/f.txt", "start": 1}
-    assert browse.action == "browse" and browse.args == {"url": "http://127.0.0.1:1"}
+    assert browse.action == "browse_interactive" and browse.args == {"browser_actions": "goto('http://127.0.0.1:1')"}
     assert finish.args == {"message": 'done\n\noutputs: {"n": 1}'}
     result = replay_api(path, tmp_path / "ws")
     assert (tmp_path / "ws" / "f.txt").read_text() == "a\nb\n"
     assert result.steps == 5 and result.outcome == "replayed"
     done = run_cli("replay", str(path), "--json", cwd=tmp_path, env={"TMPDIR": str(tmp_path)})
-    assert "'browse' has no agentexec equivalent" in done.stderr
-    assert "unknown action 'browse'" in done.stdout
+    assert "'browse_interactive' has no agentexec equivalent" in done.stderr
+    assert "unknown action 'browse_interactive'" in done.stdout
 
 
 def test_legacy_translated_ipython_code_is_decoded_without_running_it() -> None:
