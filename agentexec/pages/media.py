@@ -77,7 +77,7 @@ class MediaFinder:
     def _inline_base64(self, key: str, value: str) -> Optional[Media]:
         if value.startswith("data:image/") and ";base64," in value[:40]:
             return Media(key, value, len(value) * 3 // 4, True, True)
-        if len(value) > 100 and "\n" not in value[:100]:
+        if len(value) > 40 and "\n" not in value[:100]:
             for start, mime in BASE64_IMAGES.items():
                 if value.startswith(start):
                     return Media(key, f"data:{mime};base64,{value}", len(value) * 3 // 4, True, True)

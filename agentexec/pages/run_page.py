@@ -55,7 +55,7 @@ def render_run(recorded: RecordedRun, page_dir: Path, back_link: Optional[str] =
     steps = timeline.finish()
     counts = RunCounts(len(steps), timeline.errors, timeline.divergences, timeline.interrupts)
     gallery: list[Media] = media.leftovers()
-    task = header.get("task") if isinstance(header.get("task"), dict) else {}
+    task: dict[str, Any] = header["task"] if isinstance(header.get("task"), dict) else {}
     text = render(
         "run.html.j2",
         title=f"agentexec · {task.get('id', recorded.path.name)}",
