@@ -6,7 +6,8 @@
     │   ├── ClassLoadError              a class path, entry point or constructor argument
     │   ├── TaskFileError               a task file
     │   └── EventFormatError            a malformed event (task file, log line, protocol message)
-    └── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+    ├── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+    └── SessionBusy (RuntimeError)      a bash session got a command while one still runs
 
 Each also subclasses the stdlib exception a caller would naturally catch, as SWE-ReX does, so
 ``except ValueError`` keeps working for a library user who never heard of agentexec.
@@ -41,3 +42,7 @@ class EventFormatError(UsageError):
 
 class RuntimeFailure(AgentexecError, RuntimeError):
     """The runtime could not carry an action to its executor (a dead server, a broken pipe)."""
+
+
+class SessionBusy(AgentexecError, RuntimeError):
+    """A new command was sent to a bash session while the previous one is still running."""

@@ -278,8 +278,13 @@ def actions(
     cfg = load_cli_config(config, executor)
     prepare_imports(cfg)
     cls = load_class(cfg.core.runtime_executor, "executor", BaseActionExecutor)
+    from agentexec.executors.extras import missing_message
+
+    missing = [missing_message(name, extra) for name, extra in cls.missing_extras().items()]
     if json_output:
         typer.echo(json.dumps(cls.action_schemas(), indent=2))
+        for line in missing:  # stdout stays the JSON list
+            typer.echo(line, err=True)
         return
     from rich.console import Console
     from rich.markup import escape
@@ -291,6 +296,8 @@ def actions(
     for spec in cls.action_specs().values():
         table.add_row(*(escape(text) for text in (spec.name, spec.signature(), spec.description.split("\n")[0])))
     Console().print(table)
+    for line in missing:
+        Console().print(escape(line), highlight=False)
 
 
 @app.command(
@@ -394,6 +401,26 @@ def batch(
     out_dir = str(out.resolve()) if out else None
     flags = {"workers": workers, "engine": engine, "address": address, "num_cpus": num_cpus, "out": out_dir}
     raise typer.Exit(run_batch(cfg, tasks, flags, json_output=json_output, rerun_failed=rerun_failed, force=force))
+
+
+@app.command()
+@user_errors
+def mcp(
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    runtime: RuntimeOpt = None,
+    workspace: WorkspaceOpt = None,
+    log: Annotated[Optional[Path], typer.Option("--log", help="Event log path (default under log_dir).")] = None,
+    max_request_bytes: Annotated[
+        int, typer.Option("--max-request-bytes", min=1, help="Largest tool call arguments accepted (JSON bytes).")
+    ] = 16 * 1024 * 1024,
+) -> None:
+    """Serve the executor's actions as MCP tools over stdio; every call goes to the event log."""
+    from agentexec.cli.mcp import serve_mcp
+
+    raise_on_sigterm()
+    cfg = load_cli_config(config, executor, None, runtime, workspace)
+    raise typer.Exit(serve_mcp(cfg, log, max_request_bytes))
 
 
 def main() -> None:

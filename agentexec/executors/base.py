@@ -24,17 +24,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agentexec.errors import ClassLoadError
 from agentexec.events import Action, Observation, as_action, describe_validation_error, error
+from agentexec.executors.extras import installed, known_extra, missing_message
 
 ACTION_MARK = "__agentexec_action__"
+EXTRA_MARK = "__agentexec_extra__"
 F = TypeVar("F", bound=Callable[..., Any])
 OutputCallback = Callable[[str], None]
 
 
-def action(func: F | None = None, *, name: str | None = None) -> Any:
-    """Mark a method as an action handler; ``name`` defaults to the method's name."""
+def action(func: F | None = None, *, name: str | None = None, extra: str | None = None) -> Any:
+    """Mark a method as an action handler; ``name`` defaults to the method's name.
+
+    ``extra`` names the optional extra (``agentexec.executors.extras.EXTRAS``) the handler needs:
+    where it is not installed the action is not offered, and asking for it says what to install.
+    """
+    if extra is not None:
+        known_extra(extra)
 
     def mark(method: F) -> F:
         setattr(method, ACTION_MARK, name or method.__name__)
+        if extra is not None:
+            setattr(method, EXTRA_MARK, extra)
         return method
 
     return mark(func) if func is not None else mark
@@ -48,6 +58,7 @@ class ActionSpec:
     method: str
     description: str
     arguments: type[BaseModel]
+    extra: Optional[str] = None
 
     def schema(self) -> dict[str, Any]:
         """The action as a tool: name, description and JSON Schema of its arguments."""
@@ -126,7 +137,8 @@ def _build_spec(
             f"action {name!r} ({func.__module__}.{func.__qualname__}): its signature cannot be checked: "
             f"{type(exc).__name__}: {exc}; use parameter names and type hints that exist at run time"
         ) from None
-    return ActionSpec(name=name, method=method_name, description=description, arguments=model)
+    extra = getattr(func, EXTRA_MARK, None) or (inherited.extra if inherited is not None else None)
+    return ActionSpec(name=name, method=method_name, description=description, arguments=model, extra=extra)
 
 
 def _argument_model(name: str, func: Callable[..., Any], arg_docs: dict[str, str]) -> type[BaseModel]:
@@ -193,10 +205,24 @@ class BaseActionExecutor(RuntimeExecutor):
 
     @classmethod
     def action_specs(cls) -> dict[str, ActionSpec]:
-        """Every action of this class by name (computed once per class)."""
+        """Every action of this class by name (computed once per class), without those whose extra is missing."""
         cached = cls.__dict__.get("_agentexec_specs")
         if cached is not None:
             return cached
+        specs = cls._declared_specs()
+        missing = {name: spec.extra for name, spec in specs.items() if spec.extra and not installed(spec.extra)}
+        cls._agentexec_missing = missing  # type: ignore[attr-defined]
+        cls._agentexec_specs = {name: spec for name, spec in specs.items() if name not in missing}  # type: ignore[attr-defined]
+        return cls._agentexec_specs  # type: ignore[attr-defined]
+
+    @classmethod
+    def missing_extras(cls) -> dict[str, str]:
+        """Actions this class declares whose extra is not installed: action name -> extra name."""
+        cls.action_specs()
+        return dict(cls.__dict__["_agentexec_missing"])
+
+    @classmethod
+    def _declared_specs(cls) -> dict[str, ActionSpec]:
         specs: dict[str, ActionSpec] = {}
         for klass in reversed(cls.__mro__):
             for attr, value in vars(klass).items():
@@ -209,8 +235,7 @@ class BaseActionExecutor(RuntimeExecutor):
                     continue
                 specs = {k: v for k, v in specs.items() if v.method != attr}
                 specs[name] = _build_spec(name, attr, value)
-        cls._agentexec_specs = dict(sorted(specs.items()))  # type: ignore[attr-defined]
-        return cls._agentexec_specs  # type: ignore[attr-defined]
+        return dict(sorted(specs.items()))
 
     @classmethod
     def action_schemas(cls) -> list[dict[str, Any]]:
@@ -231,6 +256,9 @@ class BaseActionExecutor(RuntimeExecutor):
         specs = self.action_specs()
         spec = specs.get(act.action)
         if spec is None:
+            extra = self.missing_extras().get(act.action)
+            if extra is not None:
+                return error(missing_message(act.action, extra), missing_extra=extra)
             return error(f"unknown action {act.action!r}; this executor handles: {', '.join(specs)}")
         try:
             arguments = spec.arguments.model_validate(act.args)

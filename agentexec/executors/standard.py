@@ -9,13 +9,17 @@ from typing import Any, Literal, Optional
 from agentexec.events import Observation, error
 from agentexec.executors.base import BaseActionExecutor, action
 from agentexec.executors.bash import BashSession, CommandResult, SessionBusy
+from agentexec.executors.browser import BrowserActions
 from agentexec.executors.files import EditError, Editor, read_text, write_atomic
+from agentexec.executors.ipython import IPythonActions
 
 EditCommand = Literal["view", "create", "str_replace", "insert", "undo_edit"]
 
 
-class ActionExecutor(BaseActionExecutor):
+class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
     """Shell, file, editor and control actions over one workspace and one bash session.
+
+    ``run_ipython`` and ``browse`` come from their mixins, each with a resource started on first use.
 
     Args:
         workspace: directory the actions work in; relative paths resolve against it.
@@ -23,8 +27,8 @@ class ActionExecutor(BaseActionExecutor):
         timeout: default hard timeout of a ``run`` action, in seconds.
         no_output_timeout: a ``run`` returns after this many seconds without output.
         max_output_chars: output kept in an observation; the rest is spilled to a file.
-        output_dir: where spilled outputs and background jobs' logs go (default: a temporary directory;
-            ``agentexec run`` sets ``<event log>.outputs``).
+        output_dir: where spilled outputs, background jobs' logs, images and screenshots go (default: a
+            temporary directory; ``agentexec run`` sets ``<event log>.outputs``).
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class ActionExecutor(BaseActionExecutor):
         """Interrupt the running command (Ctrl-C), as the loop does on the user's Ctrl-C."""
         if self.bash is not None:
             self.bash.interrupt()
+        super().interrupt()
 
     @action
     def run(self, command: str, is_input: bool = False, timeout: Optional[float] = None) -> Observation:
