@@ -206,20 +206,29 @@ def test_verify_divergences_are_highlighted_with_their_diff(project: Path, brows
 
 IMPORTED = [
     PEER_DATA / "openhands-trajectories" / "basic.json",
+    PEER_DATA / "openhands-trajectories" / "basic_interactions.json",
     PEER_DATA / "mini-swe-agent-trajectories" / "github_issue.traj.json",
 ]
 
 
-@pytest.mark.parametrize("trajectory", IMPORTED, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("trajectory", IMPORTED, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_imported_trajectories_get_the_same_page(trajectory: Path, tmp_path: Path, browser_page: Any) -> None:
+    """Every action the importer finds is a step of the page, in order, with the trajectory's task."""
     if not trajectory.is_file():
-        pytest.skip(f"peer trajectory not found at {trajectory}")
+        pytest.skip(f"peer trajectory not found at {trajectory} (set AGENTEXEC_SHARED to the shared directory)")
+    normalised = run_cli("show", str(trajectory), "--json", cwd=tmp_path)
+    assert normalised.returncode == 0, normalised.stderr
+    events = [json.loads(line) for line in normalised.stdout.splitlines()]
+    actions = [event["action"] for event in events[1:] if "action" in event]
     out = tmp_path / f"{trajectory.parent.name}.html"
     done = run_cli("show", str(trajectory), "--html", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     page = browser_page
     open_page(page, out, tmp_path / f"{trajectory.parent.name}.png")
     assert page.problems == []
-    assert page.locator("section.step").count() >= 3
+    assert len(actions) >= 2
+    assert page.locator("section.step .name").all_text_contents() == actions
     assert "imported from" in page.locator(".provenance").inner_text()
+    instruction = events[0]["task"]["instruction"].split("\n")[0].strip()
+    assert instruction[:40] in page.locator("body").inner_text()
     assert page.locator("#outcome").inner_text() in ("imported", "finished · passed", "finished · failed")
