@@ -2,7 +2,7 @@
 
 The log is streamed through a ``Timeline`` (never loaded whole as JSON), so the cost of a page is
 the steps it shows, each of which is bounded by the page's text limit: a page's size grows
-linearly with the log, and a 10,000-action log renders in about a second.
+linearly with the log (benchmarks/bench_pages.py measures it).
 """
 
 from __future__ import annotations
