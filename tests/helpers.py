@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-#: Real trajectories of peer tools, shared beside the repository (tests skip cleanly where absent).
+#: Beside the repository by default; AGENTEXEC_SHARED points elsewhere (a git worktree lives deeper).
+SHARED = Path(os.environ.get("AGENTEXEC_SHARED") or REPO.parent / "shared")
+#: Real trajectories of peer tools (tests skip cleanly where absent).
 PEER_DATA = SHARED / "peer-data"
 
 

@@ -200,10 +200,23 @@ def replay(
 @app.command()
 @user_errors
 def show(
-    log: Annotated[Path, typer.Argument(metavar="LOG", help="Event log or OpenHands/mini-swe-agent trajectory.")],
+    log: Annotated[
+        Path,
+        typer.Argument(metavar="LOG", help="Event log, trajectory, or a batch's summary.json or output directory."),
+    ],
+    out: Annotated[
+        Optional[Path],
+        typer.Argument(metavar="[OUT.html]", help="With --html: the page to write (default beside LOG)."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Re-emit the events as normalised JSON lines.")] = False,
+    html: Annotated[bool, typer.Option("--html", help="Write a self-contained HTML page instead.")] = False,
 ) -> None:
-    """Render a recorded run (header, actions, observations, timing) without executing anything."""
+    """Render a recorded run (header, actions, observations, timing) or a batch's summary.json, without executing."""
+    from agentexec.cli.pages import show_pages_command
+
+    code = show_pages_command(log, out, html, json_output)
+    if code is not None:
+        raise typer.Exit(code)
     from agentexec.cli.replay import show_command
 
     raise typer.Exit(show_command(log, json_output))

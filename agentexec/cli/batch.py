@@ -27,6 +27,7 @@ from agentexec.batch.settings import batch_settings
 from agentexec.batch.summary import Summary
 from agentexec.config import Config
 from agentexec.errors import TaskFileError
+from agentexec.pages import write_batch_report
 
 BAR_WIDTH = 30
 STATUS_STYLES = {"passed": "green", "failed": "red", "error": "bold red", "cancelled": "yellow", "not_run": "dim"}
@@ -90,8 +91,10 @@ def run_batch(
         data = Scheduler(engine, summary, reporter).run(jobs)
     finally:
         engine.close()
+    report = write_batch_report(summary.path)
     if not json_output:
         print_summary(Console(highlight=False), data, str(summary.path))
+        Console(highlight=False).print(f"report: {escape(str(report))}", soft_wrap=True)
     if data["interrupted"]:
         return 130
     return 0 if data["totals"]["passed"] == data["totals"]["tasks"] else 1
