@@ -6,7 +6,13 @@
     │   ├── ClassLoadError              a class path, entry point or constructor argument
     │   ├── TaskFileError               a task file
     │   └── EventFormatError            a malformed event (task file, log line, protocol message)
-    └── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+    ├── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+    └── FileTransferError (OSError)     a file read, write, upload or download failed
+        ├── PathNotFound (FileNotFoundError)
+        ├── PathPermissionDenied (PermissionError)
+        ├── PathIsADirectory (IsADirectoryError)
+        ├── PathNotADirectory (NotADirectoryError)
+        └── FileTooLarge                a read over its size limit: an error, never a silent cut
 
 Each also subclasses the stdlib exception a caller would naturally catch, as SWE-ReX does, so
 ``except ValueError`` keeps working for a library user who never heard of agentexec.
@@ -41,3 +47,27 @@ class EventFormatError(UsageError):
 
 class RuntimeFailure(AgentexecError, RuntimeError):
     """The runtime could not carry an action to its executor (a dead server, a broken pipe)."""
+
+
+class FileTransferError(AgentexecError, OSError):
+    """A file operation of the runtime failed; the message names the path."""
+
+
+class PathNotFound(FileTransferError, FileNotFoundError):
+    """The path does not exist where the executor runs."""
+
+
+class PathPermissionDenied(FileTransferError, PermissionError):
+    """The executor's user may not read or write the path."""
+
+
+class PathIsADirectory(FileTransferError, IsADirectoryError):
+    """A file operation met a directory."""
+
+
+class PathNotADirectory(FileTransferError, NotADirectoryError):
+    """A directory operation, or a parent in a path, met a file."""
+
+
+class FileTooLarge(FileTransferError):
+    """A read would exceed its size limit."""
