@@ -88,6 +88,8 @@ class Server:
         self._write_lock = threading.Lock()
         self._running_id: Optional[int] = None
         self._running: set[int] = set()  # every action running, when the executor runs them side by side
+        self._undispatched: set[int] = set()  # of those, the ones whose thread has not started them yet
+        self._cancelled_ids: set[int] = set()
         self.files = FileService(self.send, self._resolve)
         # The request an interrupt came for while its action still waited for the worker thread.
         self._cancelled_id: Optional[int] = None
@@ -224,6 +226,8 @@ class Server:
             threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
         if getattr(self.executor, "concurrent_actions", False) and request.id is not None:
             self._running.add(request.id)
+            with self._dispatch_lock:
+                self._undispatched.add(request.id)
             threading.Thread(
                 target=self._run_side_by_side, args=(self.executor, request.id, action), name="action", daemon=True
             ).start()
@@ -238,8 +242,16 @@ class Server:
         self._jobs.put((self.executor, request.id, action))
 
     def _run_side_by_side(self, executor: BaseActionExecutor, request_id: int, action: Action) -> None:
+        with self._dispatch_lock:
+            self._undispatched.discard(request_id)
+            cancelled = request_id in self._cancelled_ids
+            self._cancelled_ids.discard(request_id)
         try:
-            observation = self._perform(executor, request_id, action)
+            if cancelled:
+                observation = error("interrupted before the action started", interrupted=True)
+                observation = observation.model_copy(update={"cause": request_id})
+            else:
+                observation = self._perform(executor, request_id, action)
         finally:
             self._running.discard(request_id)
         self.send(response("result", request_id, event=to_dict(observation)))
@@ -284,6 +296,8 @@ class Server:
         actions (a command a timed-out ``run`` left running gets its Ctrl-C); an action still queued
         for the worker thread is not started at all."""
         running = self._running_id
+        with self._dispatch_lock:
+            self._cancelled_ids |= self._undispatched
         if running is not None:
             with self._dispatch_lock:
                 if self._dispatched_id != running:
