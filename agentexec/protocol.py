@@ -98,6 +98,7 @@ class ReadFileRequest(Message):
     type: Literal["read_file"]
     path: str
     limit: Optional[int] = Field(default=None, ge=0)
+    tree: bool = False  # a directory is packed (a download); else it is an IsADirectoryError
 
 
 class WriteFileRequest(Message):
@@ -118,7 +119,9 @@ class ChunkRequest(Message):
 
 
 Request = Annotated[
-    Union[HelloRequest, ExecuteRequest, InterruptRequest, CloseRequest, ReadFileRequest, WriteFileRequest, ChunkRequest],
+    Union[
+        HelloRequest, ExecuteRequest, InterruptRequest, CloseRequest, ReadFileRequest, WriteFileRequest, ChunkRequest
+    ],
     Field(discriminator="type"),
 ]
 REQUEST: TypeAdapter[Request] = TypeAdapter(Request, config=ConfigDict(defer_build=True))

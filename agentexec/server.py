@@ -32,22 +32,22 @@ from agentexec.errors import AgentexecError, EventFormatError
 from agentexec.events import Action, Output, as_action, error, to_dict
 from agentexec.executors.base import BaseActionExecutor
 from agentexec.loading import instantiate, set_up
-from agentexec.server_files import FileService
 from agentexec.protocol import (
     MAX_REQUEST_BYTES,
     PROTOCOL_VERSION,
     REQUEST,
+    ChunkRequest,
     CloseRequest,
     ExecuteRequest,
     HelloRequest,
     InterruptRequest,
     ReadFileRequest,
     WriteFileRequest,
-    ChunkRequest,
     decode,
     error_response,
     response,
 )
+from agentexec.server_files import FileService
 
 log = logging.getLogger("agentexec.server")
 

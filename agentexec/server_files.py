@@ -42,7 +42,7 @@ class FileService:
         path = self.resolve(request.path)
         try:
             info = stat_path(path)
-            is_tree = path.is_dir()
+            is_tree = request.tree and path.is_dir()
             chunks = tree_chunks(path) if is_tree else read_chunks(path, request.limit)
             self.send(response("file", request.id, kind="tree" if is_tree else "file", size=info.st_size))
             for chunk in chunks:

@@ -95,7 +95,10 @@ def run_argv(
             stdin_file.close()
     if on_start is not None:
         on_start(process)
-    streams = [_reader(process.stdout, max_output_chars, spill_dir), _reader(process.stderr, max_output_chars, spill_dir)]
+    streams = [
+        _reader(process.stdout, max_output_chars, spill_dir),
+        _reader(process.stderr, max_output_chars, spill_dir),
+    ]
     feeder = None
     if isinstance(stdin, bytes):
         feeder = threading.Thread(target=_feed, args=(process, stdin), daemon=True, name="exec-stdin")
@@ -112,7 +115,7 @@ def run_argv(
     return ExecResult(
         stdout=out.buffer.text(),
         stderr=err.buffer.text(),
-        exit_code=process.returncode if process.returncode is not None else -9,
+        exit_code=_shell_status(process.returncode),
         timed_out=timed_out,
         stdout_chars=out.buffer.total,
         stderr_chars=err.buffer.total,
@@ -120,6 +123,13 @@ def run_argv(
         stderr_path=str(err.buffer.spill_path) if err.buffer.spill_path else None,
         invalid_utf8=out.invalid or err.invalid,
     )
+
+
+def _shell_status(returncode: Optional[int]) -> int:
+    """The exit status as a shell reports it: 128 + N for a process killed by signal N."""
+    if returncode is None:
+        return 128 + signal.SIGKILL
+    return 128 - returncode if returncode < 0 else returncode
 
 
 def _identity(user: Optional[str]) -> dict[str, object]:

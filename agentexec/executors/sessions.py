@@ -23,9 +23,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 class SessionPool:
     """The executor's bash sessions by name, with a lock per session for the caller using it."""
 
-    def __init__(
-        self, cwd: Path, env: dict[str, str], *, max_output_chars: int, output_dir: Optional[Path]
-    ) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str], *, max_output_chars: int, output_dir: Optional[Path]) -> None:
         self.cwd = cwd
         self.env = env
         self.max_output_chars = max_output_chars
@@ -90,6 +88,4 @@ class SessionPool:
 def check_name(name: str) -> None:
     """Session names are short words, so they label output and fit in a prompt."""
     if not _NAME.match(name):
-        raise ValueError(
-            f"bad session name {name!r}: use 1-64 letters, digits, '_', '-' or '.', e.g. 'server'"
-        )
+        raise ValueError(f"bad session name {name!r}: use 1-64 letters, digits, '_', '-' or '.', e.g. 'server'")

@@ -51,9 +51,11 @@ def send_chunks(
     _answer(_wait(connection, request_id, timeout, remote), remote)
 
 
-def receive_chunks(connection: Connection, remote: str, timeout: float, limit: Optional[int]) -> tuple[str, Iterator[bytes]]:
+def receive_chunks(
+    connection: Connection, remote: str, timeout: float, limit: Optional[int], tree: bool = False
+) -> tuple[str, Iterator[bytes]]:
     """Start reading ``remote``: its kind (``file`` or ``tree``) and its chunks as they arrive."""
-    request_id = connection.send(ReadFileRequest, type="read_file", path=remote, limit=limit)
+    request_id = connection.send(ReadFileRequest, type="read_file", path=remote, limit=limit, tree=tree)
     first = _wait(connection, request_id, timeout, remote)
     if not isinstance(first, FileMessage):
         connection.forget(request_id)
@@ -99,7 +101,7 @@ def upload(connection: Connection, local: Path, remote: str, timeout: float) -> 
 
 def download(connection: Connection, remote: str, local: Path, timeout: float) -> None:
     """Copy ``remote`` (a file or a directory's content) to ``local``."""
-    kind, chunks = receive_chunks(connection, remote, timeout, None)
+    kind, chunks = receive_chunks(connection, remote, timeout, None, tree=True)
     sink: Any = TreeWriter(local) if kind == "tree" else FileWriter(local)
     try:
         for chunk in chunks:
@@ -123,4 +125,3 @@ def _answer(message: Any, remote: str) -> None:
         raise_error(message)
     if not isinstance(message, OkMessage):
         raise RuntimeFailure(f"unexpected {type(message).__name__} while transferring {remote}")
-

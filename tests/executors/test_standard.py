@@ -303,7 +303,9 @@ def test_read_keeps_crlf_and_reports_invalid_utf8(rt) -> None:
     (rt.workspace / "bad.txt").write_bytes(b"ok\xff\n")
     bad = rt.execute({"action": "read", "args": {"path": "bad.txt"}})
     assert bad.content == "ok\ufffd\n" and bad.extras["invalid_utf8"] is True
-    edit = rt.execute({"action": "edit", "args": {"command": "str_replace", "path": "bad.txt", "old_str": "ok", "new_str": "x"}})
+    edit = rt.execute(
+        {"action": "edit", "args": {"command": "str_replace", "path": "bad.txt", "old_str": "ok", "new_str": "x"}}
+    )
     assert edit.is_error and "not UTF-8" in edit.content
     assert (rt.workspace / "bad.txt").read_bytes() == b"ok\xff\n"
 

@@ -1,0 +1,1 @@
+"""Adapters that put agentexec behind other frameworks' interfaces; each needs its extra."""
