@@ -7,6 +7,7 @@
     │   ├── TaskFileError               a task file
     │   └── EventFormatError            a malformed event (task file, log line, protocol message)
     ├── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+    ├── SessionBusy (RuntimeError)      a bash session got a command while one still runs
     └── FileTransferError (OSError)     a file read, write, upload or download failed
         ├── PathNotFound (FileNotFoundError)
         ├── PathPermissionDenied (PermissionError)
@@ -47,6 +48,10 @@ class EventFormatError(UsageError):
 
 class RuntimeFailure(AgentexecError, RuntimeError):
     """The runtime could not carry an action to its executor (a dead server, a broken pipe)."""
+
+
+class SessionBusy(AgentexecError, RuntimeError):
+    """A new command was sent to a bash session while the previous one is still running."""
 
 
 class FileTransferError(AgentexecError, OSError):

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Any, Optional
 
 from agentexec.executors.output import OutputBuffer
 from agentexec.executors.sessionprocs import session_members
@@ -132,7 +132,7 @@ def _shell_status(returncode: Optional[int]) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def _identity(user: Optional[str]) -> dict[str, object]:
+def _identity(user: Optional[str]) -> dict[str, Any]:
     """Popen's user/group arguments for ``user``: none when it is who we are already."""
     if user is None:
         return {}

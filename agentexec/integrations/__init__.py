@@ -1,1 +1,1 @@
-"""Adapters that put agentexec behind other frameworks' interfaces; each needs its extra."""
+"""Bridges from agentexec's executors to other agent hosts (MCP, mini-swe-agent, Inspect)."""
