@@ -7,6 +7,8 @@
     │   ├── TaskFileError               a task file
     │   └── EventFormatError            a malformed event (task file, log line, protocol message)
     ├── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+    │   └── RuntimeStartError (+UsageError)  its server never started (no daemon, a closed port):
+    │                                        a setting to fix, so the CLI prints one line, exits 2
     ├── SessionBusy (RuntimeError)      a bash session got a command while one still runs
     └── FileTransferError (OSError)     a file read, write, upload or download failed
         ├── PathNotFound (FileNotFoundError)
@@ -52,6 +54,14 @@ class RuntimeFailure(AgentexecError, RuntimeError):
 
 class SessionBusy(AgentexecError, RuntimeError):
     """A new command was sent to a bash session while the previous one is still running."""
+
+
+class RuntimeStartError(RuntimeFailure, UsageError):
+    """A remote runtime's server did not start: one line naming the launcher, how it ended and why.
+
+    It is a ``RuntimeFailure`` (the runtime is unusable) and a ``UsageError`` (what fixes it is the
+    user's setup: start the Docker daemon, correct the ssh host or port), so the CLI exits 2.
+    """
 
 
 class FileTransferError(AgentexecError, OSError):

@@ -246,6 +246,9 @@ class Server:
             self._undispatched.discard(request_id)
             cancelled = request_id in self._cancelled_ids
             self._cancelled_ids.discard(request_id)
+            mark = getattr(executor, "mark_action_start", None)
+            if mark is not None:  # an interrupt after this lock is seen by the executor
+                mark()
         try:
             if cancelled:
                 observation = error("interrupted before the action started", interrupted=True)

@@ -17,6 +17,8 @@ from typing import Optional
 from agentexec.executors.bash import BashSession, SessionBusy
 
 DEFAULT_SESSION = "default"
+#: Seconds before an interrupt is repeated to a command that is still running.
+REPEAT_AFTER = 0.3
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -73,9 +75,23 @@ class SessionPool:
         return True
 
     def interrupt(self) -> None:
-        """Ctrl-C to every session with a command running (the same on every runtime)."""
+        """Ctrl-C to every session with a command running (the same on every runtime).
+
+        A Ctrl-C can miss: one that reaches bash while it is still handing its terminal to a command
+        it has just forked goes to bash, not to the command; one that comes while a ``run`` holds its
+        session but has not handed bash its command yet finds nothing to cut. So a session that was
+        busy gets one repeat a moment later, if it then runs that same command or the one being
+        handed over (never a later one).
+        """
+        busy = [
+            (session, session.command_number)
+            for name, session in list(self._sessions.items())
+            if session.running or self._in_use[name].locked()
+        ]
         for session in list(self._sessions.values()):
             session.interrupt()
+        if busy:
+            threading.Timer(REPEAT_AFTER, _repeat, args=(busy,)).start()
 
     def close(self) -> None:
         with self._lock:
@@ -89,3 +105,9 @@ def check_name(name: str) -> None:
     """Session names are short words, so they label output and fit in a prompt."""
     if not _NAME.match(name):
         raise ValueError(f"bad session name {name!r}: use 1-64 letters, digits, '_', '-' or '.', e.g. 'server'")
+
+
+def _repeat(busy: list[tuple[BashSession, int]]) -> None:
+    for session, number in busy:
+        if session.running and session.command_number in (number, number + 1):
+            session.interrupt()

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from agentexec.events import Observation, error
-from agentexec.executors.base import BaseActionExecutor, action
+from agentexec.events import Action, Observation, error
+from agentexec.executors.base import BaseActionExecutor, OutputCallback, action
 from agentexec.executors.bash import BashSession, CommandResult, SessionBusy
 from agentexec.executors.files import EditError, Editor, decode_report, write_atomic
 from agentexec.executors.oneshot import ExecResult, run_argv
@@ -53,6 +53,11 @@ class ActionExecutor(BaseActionExecutor):
         self.editor = Editor()
         self._execs: set[subprocess.Popen[bytes]] = set()
         self._execs_lock = threading.Lock()
+        # Interrupts so far, and per thread how many there had been when its action began: an
+        # interrupt that lands while an action is still on its way to bash or Popen (nothing to
+        # signal yet) must stop it from starting, not be lost.
+        self._interrupts = 0
+        self._action_start = threading.local()
 
     #: Independent actions (exec, file actions, different sessions) may run side by side over the
     #: protocol: the session pool refuses a second caller of one session on its own.
@@ -80,8 +85,31 @@ class ActionExecutor(BaseActionExecutor):
             _kill_group(process)
         super().close()
 
+    def mark_action_start(self) -> None:
+        """Called by the thread about to run an action: interrupts from now on stop it from starting.
+
+        The server calls it as it hands the action over, so no interrupt falls between the two.
+        """
+        self._action_start.interrupts = self._interrupts
+        self._action_start.marked = True
+
+    def run_action(self, request: Action | dict[str, Any], on_output: OutputCallback | None = None) -> Observation:
+        if not getattr(self._action_start, "marked", False):
+            self.mark_action_start()
+        try:
+            return super().run_action(request, on_output)
+        finally:
+            self._action_start.marked = False
+
+    def _interrupted_before_start(self) -> Optional[Observation]:
+        """An ``interrupted`` error when an interrupt came after this action began, before its process."""
+        if self._interrupts == getattr(self._action_start, "interrupts", self._interrupts):
+            return None
+        return error("interrupted before the command started", interrupted=True)
+
     def interrupt(self) -> None:
         """Ctrl-C to every session's running command and SIGINT to every running ``exec``."""
+        self._interrupts += 1
         if self.sessions is not None:
             self.sessions.interrupt()
         with self._execs_lock:
@@ -114,6 +142,8 @@ class ActionExecutor(BaseActionExecutor):
         except SessionBusy as exc:
             return error(str(exc), running=True, session=session)
         try:
+            if (interrupted := self._interrupted_before_start()) is not None:
+                return interrupted
             result = bash.run(
                 command,
                 timeout=hard,
@@ -184,6 +214,8 @@ class ActionExecutor(BaseActionExecutor):
             data = self.resolve(stdin_file)
         started = time.monotonic()
         limit = self.timeout if timeout is None else timeout
+        if (interrupted := self._interrupted_before_start()) is not None:
+            return interrupted
         result = run_argv(
             argv,
             stdin=data,

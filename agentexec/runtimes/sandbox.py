@@ -4,8 +4,8 @@ Inside, the whole host is visible read-only; the workspace (and the executor's `
 set) is the only writable place besides a private ``/tmp``; ``/proc`` and ``/dev`` are the
 sandbox's own; the network is unshared unless ``network = true``; and the sandbox dies with this
 process. Started by root, it drops every capability (``--cap-drop ALL``): uid 0 inside can
-neither mount nor override file permissions. Its own PID namespace means closing it kills every process the agent started, however it
-was detached.
+neither mount nor override file permissions. Its own PID namespace means closing it kills every
+process the agent started, however it was detached.
 
 The private ``/tmp`` would hide anything the server needs that lives there: a virtualenv under
 ``/tmp``, an editable checkout, the user's executor module. Every such path on ``sys.path`` (and
