@@ -9,7 +9,13 @@
     ├── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
     │   └── RuntimeStartError (+UsageError)  its server never started (no daemon, a closed port):
     │                                        a setting to fix, so the CLI prints one line, exits 2
-    └── SessionBusy (RuntimeError)      a bash session got a command while one still runs
+    ├── SessionBusy (RuntimeError)      a bash session got a command while one still runs
+    └── FileTransferError (OSError)     a file read, write, upload or download failed
+        ├── PathNotFound (FileNotFoundError)
+        ├── PathPermissionDenied (PermissionError)
+        ├── PathIsADirectory (IsADirectoryError)
+        ├── PathNotADirectory (NotADirectoryError)
+        └── FileTooLarge                a read over its size limit: an error, never a silent cut
 
 Each also subclasses the stdlib exception a caller would naturally catch, as SWE-ReX does, so
 ``except ValueError`` keeps working for a library user who never heard of agentexec.
@@ -56,3 +62,27 @@ class RuntimeStartError(RuntimeFailure, UsageError):
     It is a ``RuntimeFailure`` (the runtime is unusable) and a ``UsageError`` (what fixes it is the
     user's setup: start the Docker daemon, correct the ssh host or port), so the CLI exits 2.
     """
+
+
+class FileTransferError(AgentexecError, OSError):
+    """A file operation of the runtime failed; the message names the path."""
+
+
+class PathNotFound(FileTransferError, FileNotFoundError):
+    """The path does not exist where the executor runs."""
+
+
+class PathPermissionDenied(FileTransferError, PermissionError):
+    """The executor's user may not read or write the path."""
+
+
+class PathIsADirectory(FileTransferError, IsADirectoryError):
+    """A file operation met a directory."""
+
+
+class PathNotADirectory(FileTransferError, NotADirectoryError):
+    """A directory operation, or a parent in a path, met a file."""
+
+
+class FileTooLarge(FileTransferError):
+    """A read would exceed its size limit."""

@@ -10,7 +10,21 @@ Requests (client to server) carry an ``id``; every response names the ``id`` it 
     {"type": "result", "id": 2, "event": {"observation": "run", "content": "a.txt\\n", ...}}
     {"type": "interrupt", "id": 3}   ->   {"type": "ok", "id": 3}
     {"type": "close", "id": 4}       ->   {"type": "ok", "id": 4}, then the server exits
+    {"type": "read_file", "id": 5, "path": "out", "limit": null}
+        ->  {"type": "file", "id": 5, "kind": "tree", "size": 0}, {"type": "chunk", "id": 5, "data": "<base64>"}...,
+            {"type": "ok", "id": 5}
+    {"type": "write_file", "id": 6, "path": "f.bin", "tree": false, "mode": 420}
+    {"type": "chunk", "id": 6, "data": "<base64>"}...  {"type": "chunk", "id": 6, "data": "", "last": true}
+        ->  {"type": "ok", "id": 6}   (or an error as soon as it is known; later chunks are then dropped)
     {"type": "error", "id": 2, "error": "EventFormatError", "message": "..."}      (id null: no usable id)
+
+Files travel in chunks of at most ``transfer.CHUNK_SIZE`` bytes (base64 in the JSON line), a
+directory as a tar stream (``kind: "tree"``), so memory stays bounded on both sides; a ``chunk``
+carries the id of the ``read_file`` or ``write_file`` it belongs to. File errors come back as
+``PathNotFound``, ``PathPermissionDenied``, ``PathIsADirectory``, ``FileTooLarge``..., which the
+client raises as the same classes (subclasses of ``FileNotFoundError`` and its siblings).
+Several requests may be in flight at once: every response names its request, and an executor
+whose class allows it (``concurrent_actions``) runs independent actions side by side.
 
 Events inside messages use the one serialiser, ``events.to_dict``/``from_dict``. Messages are
 pydantic models with ``extra="forbid"`` and a ``type`` discriminator, as SWE-ReX does, so a
@@ -80,7 +94,38 @@ class CloseRequest(Message):
     type: Literal["close"]
 
 
-Request = Annotated[Union[HelloRequest, ExecuteRequest, InterruptRequest, CloseRequest], Field(discriminator="type")]
+class ReadFileRequest(Message):
+    """Streams a file (``kind: "file"``) or a directory as a tar stream (``kind: "tree"``) back."""
+
+    type: Literal["read_file"]
+    path: str
+    limit: Optional[int] = Field(default=None, ge=0)
+    tree: bool = False  # a directory is packed (a download); else it is an IsADirectoryError
+
+
+class WriteFileRequest(Message):
+    """Opens a file (or, with ``tree``, a directory to unpack a tar stream into) for the chunks that follow."""
+
+    type: Literal["write_file"]
+    path: str
+    tree: bool = False
+    mode: Optional[int] = Field(default=None, ge=0, le=0o7777)
+
+
+class ChunkRequest(Message):
+    """Bytes (base64) for the ``write_file`` of the same id; ``last`` ends it."""
+
+    type: Literal["chunk"]
+    data: str = ""
+    last: bool = False
+
+
+Request = Annotated[
+    Union[
+        HelloRequest, ExecuteRequest, InterruptRequest, CloseRequest, ReadFileRequest, WriteFileRequest, ChunkRequest
+    ],
+    Field(discriminator="type"),
+]
 REQUEST: TypeAdapter[Request] = TypeAdapter(Request, config=ConfigDict(defer_build=True))
 
 
@@ -114,6 +159,19 @@ class OkMessage(Message):
     type: Literal["ok"]
 
 
+class FileMessage(Message):
+    """What a ``read_file`` found: a regular file of ``size`` bytes or a directory (a tar stream follows)."""
+
+    type: Literal["file"]
+    kind: Literal["file", "tree"]
+    size: int
+
+
+class ChunkMessage(Message):
+    type: Literal["chunk"]
+    data: str
+
+
 class ErrorMessage(Message):
     """An error carried back with its type name, so the client can raise the same class."""
 
@@ -123,7 +181,9 @@ class ErrorMessage(Message):
 
 
 Response = Annotated[
-    Union[HelloResponse, OutputMessage, AliveMessage, ResultMessage, OkMessage, ErrorMessage],
+    Union[
+        HelloResponse, OutputMessage, AliveMessage, ResultMessage, OkMessage, ErrorMessage, FileMessage, ChunkMessage
+    ],
     Field(discriminator="type"),
 ]
 RESPONSE: TypeAdapter[Response] = TypeAdapter(Response, config=ConfigDict(defer_build=True))
@@ -134,14 +194,14 @@ def encode(message: BaseModel) -> bytes:
     return message.model_dump_json().encode() + b"\n"
 
 
-def response(kind: str, request_id: Optional[int], **fields: Any) -> bytes:
-    """The line of a response of type ``kind``: the JSON ``encode`` makes of its model, fields in its order.
+def response(message_type: str, request_id: Optional[int], **fields: Any) -> bytes:
+    """The line of a response of type ``message_type``: the JSON ``encode`` makes of its model, fields in its order.
 
     The server writes responses this way so that it never builds the response models; events
     inside are serialised as a model's ``dict[str, Any]`` field would be (paths and dates as
     strings, NaN as null), and the client still validates every line against ``RESPONSE``.
     """
-    return to_json({"id": request_id, "type": kind, **fields}, inf_nan_mode="null") + b"\n"
+    return to_json({"id": request_id, "type": message_type, **fields}, inf_nan_mode="null") + b"\n"
 
 
 def decode(line: bytes | str, adapter: TypeAdapter[Any]) -> Any:

@@ -6,6 +6,12 @@ stdout; file descriptor 1 itself is pointed at stderr, so a stray ``print`` in u
 child process that inherits it) can never corrupt the protocol. Logging goes to stderr only.
 EOF on stdin, a ``close`` request or SIGTERM all end the same way: interrupt the running action,
 close the executor (which kills its bash session and every process started in it), exit.
+
+Actions run one at a time in a worker thread, unless the executor class sets
+``concurrent_actions`` (``ActionExecutor`` does: its sessions refuse a second caller on their own):
+then each action runs in a thread of its own, so two ``exec`` calls or two named sessions overlap.
+File transfers never wait for actions: a ``read_file`` streams from a thread of its own, a
+``write_file``'s chunks are written as they are read.
 """
 
 from __future__ import annotations
@@ -30,14 +36,18 @@ from agentexec.protocol import (
     MAX_REQUEST_BYTES,
     PROTOCOL_VERSION,
     REQUEST,
+    ChunkRequest,
     CloseRequest,
     ExecuteRequest,
     HelloRequest,
     InterruptRequest,
+    ReadFileRequest,
+    WriteFileRequest,
     decode,
     error_response,
     response,
 )
+from agentexec.server_files import FileService
 
 log = logging.getLogger("agentexec.server")
 
@@ -77,6 +87,10 @@ class Server:
         self.heartbeat = 5.0
         self._write_lock = threading.Lock()
         self._running_id: Optional[int] = None
+        self._running: set[int] = set()  # every action running, when the executor runs them side by side
+        self._undispatched: set[int] = set()  # of those, the ones whose thread has not started them yet
+        self._cancelled_ids: set[int] = set()
+        self.files = FileService(self.send, self._resolve)
         # The request an interrupt came for while its action still waited for the worker thread.
         self._cancelled_id: Optional[int] = None
         self._dispatch_lock = threading.Lock()
@@ -152,6 +166,12 @@ class Server:
             elif isinstance(request, InterruptRequest):
                 self.interrupt()
                 self.send(response("ok", request.id))
+            elif isinstance(request, ReadFileRequest):
+                self.files.read(request)
+            elif isinstance(request, WriteFileRequest):
+                self.files.open_write(request)
+            elif isinstance(request, ChunkRequest):
+                self.files.chunk(request)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an error response
             log.warning("%s request %s failed: %s: %s", request.type, request.id, type(exc).__name__, exc)
             self.send(error_response(exc, request.id))
@@ -195,38 +215,77 @@ class Server:
         log.info("executor %s ready in %s (pid %d)", self.executor_path, self.workspace, os.getpid())
         return executor
 
+    def _resolve(self, path: str) -> Path:
+        """A file request's path as the executor resolves it: relative to its workspace."""
+        if self.executor is not None:
+            return self.executor.resolve(path)
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.workspace / candidate
+
     def execute(self, request: ExecuteRequest) -> None:
-        if self._running_id is not None:
-            raise AgentexecError(f"action of request {self._running_id} is still running; one action runs at a time")
         action = as_action(request.action)
         if self.executor is None:
             self.executor = self._build({}, {}, None)
         if not self._beating:  # started here, after hello has set the interval
             self._beating = True
             threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
+        if getattr(self.executor, "concurrent_actions", False) and request.id is not None:
+            self._running.add(request.id)
+            with self._dispatch_lock:
+                self._undispatched.add(request.id)
+            threading.Thread(
+                target=self._run_side_by_side, args=(self.executor, request.id, action), name="action", daemon=True
+            ).start()
+            return
+        if self._running_id is not None:
+            raise AgentexecError(
+                f"action of request {self._running_id} is still running; this executor runs one action at a time "
+                "(set concurrent_actions = True on its class to allow more)"
+            )
         self._running_id = request.id
         self._idle.clear()
         self._jobs.put((self.executor, request.id, action))
+
+    def _run_side_by_side(self, executor: BaseActionExecutor, request_id: int, action: Action) -> None:
+        with self._dispatch_lock:
+            self._undispatched.discard(request_id)
+            cancelled = request_id in self._cancelled_ids
+            self._cancelled_ids.discard(request_id)
+            mark = getattr(executor, "mark_action_start", None)
+            if mark is not None:  # an interrupt after this lock is seen by the executor
+                mark()
+        try:
+            if cancelled:
+                observation = error("interrupted before the action started", interrupted=True)
+                observation = observation.model_copy(update={"cause": request_id})
+            else:
+                observation = self._perform(executor, request_id, action)
+        finally:
+            self._running.discard(request_id)
+        self.send(response("result", request_id, event=to_dict(observation)))
+
+    def _perform(self, executor: BaseActionExecutor, request_id: Optional[int], action: Action) -> Any:
+        def stream(text: str) -> None:
+            self.send(response("output", request_id, event=to_dict(Output(output=text, cause=request_id))))
+
+        try:
+            observation = executor.run_action(action, stream)
+        except BaseException as exc:  # noqa: BLE001 - even SystemExit in user code must be answered
+            observation = error(f"action {action.action!r} failed: {type(exc).__name__}: {exc}")
+        return observation.model_copy(update={"cause": request_id})
 
     def _work(self) -> None:
         """Run queued actions one at a time: one long-lived thread, no thread start per action."""
         while (job := self._jobs.get()) is not None:
             executor, request_id, action = job
-
-            def stream(text: str, request_id: Optional[int] = request_id) -> None:
-                self.send(response("output", request_id, event=to_dict(Output(output=text, cause=request_id))))
-
             with self._dispatch_lock:
                 cancelled = self._cancelled_id == request_id
                 self._dispatched_id = request_id
-            try:
-                if cancelled:
-                    observation = error("interrupted before the action started", interrupted=True)
-                else:
-                    observation = executor.run_action(action, stream)
-            except BaseException as exc:  # noqa: BLE001 - even SystemExit in user code must be answered
-                observation = error(f"action {action.action!r} failed: {type(exc).__name__}: {exc}")
-            observation = observation.model_copy(update={"cause": request_id})
+            if cancelled:
+                observation = error("interrupted before the action started", interrupted=True)
+                observation = observation.model_copy(update={"cause": request_id})
+            else:
+                observation = self._perform(executor, request_id, action)
             self._running_id = None  # idle before the client hears so, so its next request is never "busy"
             self._idle.set()
             self.send(response("result", request_id, event=to_dict(observation)))
@@ -237,16 +296,21 @@ class Server:
             running = self._running_id
             if running is not None:
                 self.send(response("alive", running))
+            for request_id in list(self._running):
+                self.send(response("alive", request_id))
 
     def interrupt(self) -> None:
-        """Interrupt the running action; one still queued for the worker thread is not started at all."""
+        """Interrupt what runs, as ``local`` does: the executor's ``interrupt`` is called even between
+        actions (a command a timed-out ``run`` left running gets its Ctrl-C); an action still queued
+        for the worker thread is not started at all."""
         running = self._running_id
-        if running is None:
-            return
         with self._dispatch_lock:
-            if self._dispatched_id != running:
-                self._cancelled_id = running
-                return
+            self._cancelled_ids |= self._undispatched
+        if running is not None:
+            with self._dispatch_lock:
+                if self._dispatched_id != running:
+                    self._cancelled_id = running
+                    return
         if self.executor is not None:
             self.executor.interrupt()
 
@@ -256,7 +320,8 @@ class Server:
         executor, self.executor = self.executor, None
         if executor is None:
             return
-        if self._running_id is not None:
+        self.files.close()
+        if self._running_id is not None or self._running:
             executor.interrupt()
             self._idle.wait(2.0)
         self._jobs.put(None)

@@ -159,8 +159,11 @@ def test_interrupt_stops_the_running_action_while_it_runs(serve) -> None:
     client.send(run_request(2, "sleep 30"))
     client.until(2, "alive")
     client.send({"type": "execute", "id": 3, "action": {"action": "read", "args": {"path": "x"}}})
-    busy = client.until(3, "error")[-1]
-    assert "still running" in busy["message"]
+    alongside = client.until(3, "result")[-1]["event"]  # a file action runs beside the command
+    assert alongside["observation"] == "error" and "x" in alongside["content"]
+    client.send(run_request(5, "echo again"))
+    busy = client.until(5, "result")[-1]["event"]  # the session itself is busy
+    assert busy["extras"].get("running") and "busy" in busy["content"]
     started = time.monotonic()
     client.send({"type": "interrupt", "id": 4})
     messages = client.until(2, "result")

@@ -7,10 +7,10 @@ messages say exactly what went wrong so an agent can correct itself.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
+
+from agentexec import transfer
 
 SNIPPET_CONTEXT = 4
 
@@ -20,41 +20,33 @@ class EditError(ValueError):
 
 
 def write_atomic(path: Path, content: str) -> None:
-    """Write through a temporary file and a rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else _new_file_mode()
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(content)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a whole file as ``transfer`` does: atomic replace, but a read-only target is refused and
+    a hard-linked one rewritten in place; the text's line endings are kept as given."""
+    transfer.write_bytes(path, content.encode("utf-8", "surrogateescape"))
 
 
-def _new_file_mode() -> int:
-    """The mode ``open()`` would give a new file (mkstemp's temp files are 0600 whatever the umask).
+def read_text(path: Path, strict: bool = True) -> str:
+    """A text file's exact content (CRLF stays CRLF), with errors that name the path.
 
-    The umask is read from /proc where possible: setting it to read it races with other threads.
+    Invalid UTF-8 is an error when ``strict`` (the editor must not write replacement characters
+    back); otherwise it is replaced and the caller reports it (``decode_report``).
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        umask = os.umask(0)
-        os.umask(umask)
-    return 0o666 & ~umask
+    return decode_report(path, strict)[0]
 
 
-def read_text(path: Path) -> str:
-    """Read a text file, with errors that name the path."""
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
+def decode_report(path: Path, strict: bool = False) -> tuple[str, bool]:
+    """The text of ``path`` and whether it held invalid UTF-8 (replaced by U+FFFD)."""
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a directory; use the edit action's 'view' to list it")
-    return path.read_text(encoding="utf-8", errors="replace")
+    data = transfer.read_bytes(path)
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError as exc:
+        if strict:
+            raise EditError(
+                f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason}); use exec or read_file for bytes"
+            ) from None
+        return data.decode("utf-8", "replace"), True
 
 
 def numbered(lines: list[str], first: int) -> str:

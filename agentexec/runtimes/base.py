@@ -68,6 +68,26 @@ class Runtime(ABC):
     def action_schemas(self) -> list[dict[str, Any]]:
         """The executor's actions as tool schemas (name, description, JSON Schema parameters)."""
 
+    # File transfer: bytes in and out of the executor's filesystem, wherever it lives. Relative
+    # paths are relative to the executor's workspace; errors keep their kind (``PathNotFound``
+    # is a ``FileNotFoundError``, ``PathPermissionDenied`` a ``PermissionError``...).
+
+    def read_file(self, path: str, limit: Optional[int] = None) -> bytes:
+        """A file's bytes; ``FileTooLarge`` when it is bigger than ``limit``."""
+        raise NotImplementedError(f"the {type(self).__name__} runtime does not transfer files")
+
+    def write_file(self, path: str, data: bytes, mode: Optional[int] = None) -> None:
+        """Write a whole file (parents created); a read-only target is refused, hard links are kept."""
+        raise NotImplementedError(f"the {type(self).__name__} runtime does not transfer files")
+
+    def upload(self, local: str | Path, remote: str) -> None:
+        """Copy a local file, or a directory's content, to ``remote``; modes are kept."""
+        raise NotImplementedError(f"the {type(self).__name__} runtime does not transfer files")
+
+    def download(self, remote: str, local: str | Path) -> None:
+        """Copy ``remote`` (a file, or a directory's content) to ``local``; modes are kept."""
+        raise NotImplementedError(f"the {type(self).__name__} runtime does not transfer files")
+
     @abstractmethod
     def close(self) -> None:
         """Tear the executor down and free every resource; safe to call more than once."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Optional
 
+from agentexec import transfer
 from agentexec.events import Action, Observation, as_action
 from agentexec.executors.base import BaseActionExecutor
 from agentexec.executors.construction import build_executor
@@ -40,6 +42,26 @@ class LocalRuntime(Runtime):
     def interrupt(self) -> None:
         if self.executor is not None:
             self.executor.interrupt()
+
+    # -- files: the same functions the protocol server uses, so errors and semantics match ----
+
+    def _path(self, path: str | Path) -> Path:
+        if self.executor is not None:
+            return self.executor.resolve(path)
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.workspace / candidate
+
+    def read_file(self, path: str, limit: Optional[int] = None) -> bytes:
+        return transfer.read_bytes(self._path(path), limit)
+
+    def write_file(self, path: str, data: bytes, mode: Optional[int] = None) -> None:
+        transfer.write_bytes(self._path(path), data, mode)
+
+    def upload(self, local: str | Path, remote: str) -> None:
+        transfer.copy(Path(local), self._path(remote))
+
+    def download(self, remote: str, local: str | Path) -> None:
+        transfer.copy(self._path(remote), Path(local))
 
     def action_schemas(self) -> list[dict[str, Any]]:
         return load_class(self.executor_path, "executor", BaseActionExecutor).action_schemas()

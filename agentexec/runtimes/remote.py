@@ -4,9 +4,10 @@ A launcher runtime (``process``, ``sandbox``, ``docker``, ``ssh``) only says whi
 ``agentexec serve --stdio`` with the given arguments; everything else is here: the hello
 exchange, requests and responses, streamed output, interrupts, failure handling and restarts.
 
-Two reader threads drain the server's stdout (parsed into a queue) and stderr (its last lines
-kept for error messages), so the server never blocks on a full pipe and the caller's thread
-waits on the queue with a timeout. The server sends a heartbeat while a long action is silent;
+Two reader threads drain the server's stdout (parsed and routed to a queue per request, so
+several requests may be in flight from several threads) and stderr (its last lines kept for
+error messages), so the server never blocks on a full pipe and each caller waits on its own
+queue with a timeout. The server sends a heartbeat while a long action is silent;
 ``response_timeout`` seconds without any message means the server is hung, and it is killed.
 A server that dies or hangs mid-action yields an error observation naming the exit status and
 its last stderr lines; with ``restart = true`` the next action starts a fresh server.
@@ -34,9 +35,12 @@ from agentexec.errors import EventFormatError, RuntimeFailure, RuntimeStartError
 from agentexec.events import Action, Observation, as_action, error, from_dict, to_dict
 from agentexec.protocol import (
     RESPONSE,
+    AliveMessage,
+    ChunkMessage,
     CloseRequest,
     ErrorMessage,
     ExecuteRequest,
+    FileMessage,
     HelloRequest,
     HelloResponse,
     InterruptRequest,
@@ -95,7 +99,8 @@ class Connection:
             stderr=subprocess.PIPE,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the server only as a request
         )
-        self.messages: queue.Queue[Any] = queue.Queue()
+        self.routes: dict[int, queue.Queue[Any]] = {}
+        self._ended = False
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
         self._write_lock = threading.Lock()
         self._next_id = 0
@@ -110,11 +115,24 @@ class Connection:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             try:
-                self.messages.put(decode(line, RESPONSE))
+                message = decode(line, RESPONSE)
             except EventFormatError as exc:
                 log.info("executor server wrote a line that is not a protocol message: %s", exc)
                 self.stderr_tail.append(f"[stdout, not protocol] {line.decode('utf-8', 'replace').rstrip()}")
-        self.messages.put(_EOF)
+                continue
+            with self._write_lock:
+                if message.id is None:  # an error about no particular request: every waiter hears it
+                    targets = list(self.routes.values()) if isinstance(message, ErrorMessage) else []
+                else:
+                    route = self.routes.get(message.id)
+                    targets = [route] if route is not None else []  # stale: nobody waits for it any more
+            for target in targets:
+                target.put(message)
+        with self._write_lock:
+            self._ended = True
+            targets = list(self.routes.values())
+        for target in targets:
+            target.put(_EOF)
 
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
@@ -123,31 +141,56 @@ class Connection:
             self.stderr_tail.append(line)
             log.debug("server: %s", line)
 
-    def send(self, make: Any, **fields: Any) -> int:
-        """Send a request built by ``make(type=..., id=..., **fields)``; return its id."""
+    def send(self, make: Any, request_id: Optional[int] = None, **fields: Any) -> int:
+        """Send a request built by ``make(type=..., id=..., **fields)``; return its id.
+
+        A new request gets a fresh id and a queue its responses are routed to; a ``chunk`` of a
+        write reuses its ``write_file``'s ``request_id``.
+        """
         with self._write_lock:
-            self._next_id += 1
-            request: BaseModel = make(id=self._next_id, **fields)
+            if request_id is None:
+                self._next_id += 1
+                request_id = self._next_id
+                route: queue.Queue[Any] = queue.Queue()
+                self.routes[request_id] = route
+                if self._ended:
+                    route.put(_EOF)
+            request: BaseModel = make(id=request_id, **fields)
             assert self.process.stdin is not None
             try:
                 self.process.stdin.write(encode(request))
                 self.process.stdin.flush()
             except (BrokenPipeError, OSError, ValueError):
                 raise RuntimeFailure(self.describe_death("the executor server stopped reading requests")) from None
-            return self._next_id
+            return request_id
 
     def receive(self, request_id: int, timeout: float) -> Any:
-        """The next message for ``request_id`` (others are stale and skipped); ``None`` at EOF."""
-        while True:
-            try:
-                message = self.messages.get(timeout=timeout)
-            except queue.Empty:
-                raise ServerHung(f"the executor server sent nothing for {timeout:g} s") from None
-            if message is _EOF:
-                self.messages.put(_EOF)  # every later wait sees the end too
-                return None
-            if message.id == request_id or (message.id is None and isinstance(message, ErrorMessage)):
-                return message
+        """The next message for ``request_id``; ``None`` at EOF. A final answer ends its route."""
+        route = self.routes.get(request_id)
+        if route is None:
+            return None
+        try:
+            message = route.get(timeout=timeout)
+        except queue.Empty:
+            raise ServerHung(f"the executor server sent nothing for {timeout:g} s") from None
+        if message is _EOF:
+            route.put(_EOF)  # every later wait sees the end too
+            return None
+        if not isinstance(message, (OutputMessage, AliveMessage, ChunkMessage, FileMessage)):
+            self.forget(request_id)
+        return message
+
+    def poll(self, request_id: int) -> Any:
+        """A message already waiting for ``request_id`` (an early write error), else ``None``."""
+        route = self.routes.get(request_id)
+        if route is None or route.empty():
+            return None
+        return self.receive(request_id, 0.0)
+
+    def forget(self, request_id: int) -> None:
+        """Stop routing responses to ``request_id`` (answered, or its caller gave up)."""
+        with self._write_lock:
+            self.routes.pop(request_id, None)
 
     @property
     def alive(self) -> bool:
@@ -397,9 +440,40 @@ class RemoteRuntime(Runtime):
         connection = self.connection
         if connection is not None and connection.alive:
             try:
-                connection.send(InterruptRequest, type="interrupt")
+                connection.forget(connection.send(InterruptRequest, type="interrupt"))
             except RuntimeFailure:
                 pass
+
+    # -- files (chunked over the protocol: see remote_files) -------------------------------
+
+    def _files_connection(self) -> Connection:
+        self._ensure_server()
+        assert self.connection is not None
+        return self.connection
+
+    def read_file(self, path: str, limit: Optional[int] = None) -> bytes:
+        from agentexec.runtimes import remote_files
+
+        return remote_files.read_file(self._files_connection(), str(path), self.response_timeout, limit)
+
+    def write_file(self, path: str, data: bytes, mode: Optional[int] = None) -> None:
+        from agentexec.runtimes import remote_files
+        from agentexec.transfer import CHUNK_SIZE
+
+        chunks = (data[i : i + CHUNK_SIZE] for i in range(0, max(len(data), 1), CHUNK_SIZE))
+        remote_files.send_chunks(
+            self._files_connection(), str(path), chunks, self.response_timeout, tree=False, mode=mode
+        )
+
+    def upload(self, local: str | Path, remote: str) -> None:
+        from agentexec.runtimes import remote_files
+
+        remote_files.upload(self._files_connection(), Path(local), str(remote), self.response_timeout)
+
+    def download(self, remote: str, local: str | Path) -> None:
+        from agentexec.runtimes import remote_files
+
+        remote_files.download(self._files_connection(), str(remote), Path(local), self.response_timeout)
 
     def action_schemas(self) -> list[dict[str, Any]]:
         if self.hello is None:

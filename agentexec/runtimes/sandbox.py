@@ -3,8 +3,9 @@
 Inside, the whole host is visible read-only; the workspace (and the executor's ``output_dir``, if
 set) is the only writable place besides a private ``/tmp``; ``/proc`` and ``/dev`` are the
 sandbox's own; the network is unshared unless ``network = true``; and the sandbox dies with this
-process. Its own PID namespace means closing it kills every process the agent started, however it
-was detached.
+process. Started by root, it drops every capability (``--cap-drop ALL``): uid 0 inside can
+neither mount nor override file permissions. Its own PID namespace means closing it kills every
+process the agent started, however it was detached.
 
 The private ``/tmp`` would hide anything the server needs that lives there: a virtualenv under
 ``/tmp``, an editable checkout, the user's executor module. Every such path on ``sys.path`` (and
@@ -13,6 +14,7 @@ the agentexec package, the interpreter's prefixes and the import paths) is bound
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -67,6 +69,8 @@ class SandboxRuntime(ProcessRuntime):
         """The bubblewrap options: read-only host, private /tmp /dev /proc, writable workspace."""
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
+        if os.geteuid() == 0:  # started by root: the agent's processes get none of root's capabilities
+            args += ["--cap-drop", "ALL"]
         if not self.network:
             args.append("--unshare-net")
         writable = [(self.workspace, self.workspace), *self.rw_binds]

@@ -281,16 +281,33 @@ def test_read_errors_name_the_path(rt) -> None:
     assert directory.is_error and "is a directory" in directory.content
 
 
-def test_write_is_atomic_and_creates_parents(rt) -> None:
-    """The file is replaced by a rename: a hard link to the old file keeps the old content."""
+def test_write_creates_parents_keeps_hard_links_and_refuses_read_only_targets(rt) -> None:
+    """Every hard link sees the new content, a read-only file is refused, CRLF and bytes stay as written."""
     target = rt.workspace / "new" / "dir" / "file.txt"
-    result = rt.execute({"action": "write", "args": {"path": "new/dir/file.txt", "content": "first\n"}})
-    assert result.observation == "write" and target.read_text() == "first\n"
-    os.link(target, rt.workspace / "old-link.txt")
+    result = rt.execute({"action": "write", "args": {"path": "new/dir/file.txt", "content": "first\r\n"}})
+    assert result.observation == "write" and target.read_bytes() == b"first\r\n"
+    os.link(target, rt.workspace / "other-link.txt")
     rt.execute({"action": "write", "args": {"path": "new/dir/file.txt", "content": "second\n"}})
-    assert target.read_text() == "second\n"
-    assert (rt.workspace / "old-link.txt").read_text() == "first\n"
+    assert (rt.workspace / "other-link.txt").read_text() == "second\n"
     assert sorted(p.name for p in target.parent.iterdir()) == ["file.txt"]
+    locked = rt.workspace / "locked.txt"
+    locked.write_text("keep\n")
+    locked.chmod(0o444)
+    refused = rt.execute({"action": "write", "args": {"path": "locked.txt", "content": "lost\n"}})
+    assert refused.is_error and "read-only" in refused.content and locked.read_text() == "keep\n"
+
+
+def test_read_keeps_crlf_and_reports_invalid_utf8(rt) -> None:
+    (rt.workspace / "dos.txt").write_bytes(b"a\r\nb\r\n")
+    assert rt.execute({"action": "read", "args": {"path": "dos.txt"}}).content == "a\r\nb\r\n"
+    (rt.workspace / "bad.txt").write_bytes(b"ok\xff\n")
+    bad = rt.execute({"action": "read", "args": {"path": "bad.txt"}})
+    assert bad.content == "ok\ufffd\n" and bad.extras["invalid_utf8"] is True
+    edit = rt.execute(
+        {"action": "edit", "args": {"command": "str_replace", "path": "bad.txt", "old_str": "ok", "new_str": "x"}}
+    )
+    assert edit.is_error and "not UTF-8" in edit.content
+    assert (rt.workspace / "bad.txt").read_bytes() == b"ok\xff\n"
 
 
 def test_write_keeps_the_mode_of_an_existing_file_and_umask_for_new_ones(rt) -> None:

@@ -84,6 +84,11 @@ class BashSession:
         return self._child is not None and self._child.isalive()
 
     @property
+    def command_number(self) -> int:
+        """How many commands this session has launched: tells one command from the next."""
+        return self._command_id
+
+    @property
     def running(self) -> bool:
         """Whether a command is still running (left so by a timeout, or waiting for input)."""
         return self._foreground.running
