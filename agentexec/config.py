@@ -41,6 +41,8 @@ class CoreConfig(BaseModel):
     workspace: str = "."
     max_iterations: int = Field(100, ge=1)
     log_dir: str = ".agentexec/runs"
+    #: Environment variable names that hold secrets (shell patterns): kept out of ``sandbox``, masked in output.
+    secret_env: list[str] = Field(default_factory=lambda: ["*_API_KEY", "*_TOKEN", "*_SECRET", "*PASSWORD*"])
 
 
 CORE_KEYS = tuple(CoreConfig.model_fields)

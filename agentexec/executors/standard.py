@@ -9,6 +9,7 @@ from typing import Any, Literal, Optional
 from agentexec.events import Observation, error
 from agentexec.executors.base import BaseActionExecutor, action
 from agentexec.executors.bash import BashSession, CommandResult, SessionBusy
+from agentexec.executors.confine import Confinement, Shadow
 from agentexec.executors.files import EditError, Editor, read_text, write_atomic
 
 EditCommand = Literal["view", "create", "str_replace", "insert", "undo_edit"]
@@ -25,6 +26,8 @@ class ActionExecutor(BaseActionExecutor):
         max_output_chars: output kept in an observation; the rest is spilled to a file.
         output_dir: where spilled outputs and background jobs' logs go (default: a temporary directory;
             ``agentexec run`` sets ``<event log>.outputs``).
+        confine_to_workspace: read, write and edit refuse paths that lead out of the workspace
+            (``..``, absolute paths, symlinks); the ``sandbox`` runtime turns it on by default.
     """
 
     def __init__(
@@ -35,6 +38,7 @@ class ActionExecutor(BaseActionExecutor):
         no_output_timeout: Optional[float] = 30.0,
         max_output_chars: int = 30_000,
         output_dir: Optional[str] = None,
+        confine_to_workspace: bool = False,
     ) -> None:
         super().__init__(workspace, env)
         self.timeout = timeout
@@ -43,6 +47,8 @@ class ActionExecutor(BaseActionExecutor):
         self.output_dir = Path(output_dir) if output_dir else None
         self.bash: Optional[BashSession] = None
         self.editor = Editor()
+        self.confinement = Confinement(self.workspace) if confine_to_workspace else None
+        self.shadow: Optional[Shadow] = None
 
     def setup(self) -> None:
         self.workspace.mkdir(parents=True, exist_ok=True)
@@ -55,6 +61,8 @@ class ActionExecutor(BaseActionExecutor):
     def close(self) -> None:
         if self.bash is not None:
             self.bash.close()
+        if self.shadow is not None:
+            self.shadow.close()
         super().close()
 
     def interrupt(self) -> None:
@@ -116,8 +124,13 @@ class ActionExecutor(BaseActionExecutor):
             start: first line, 0-based (OpenHands' convention).
             end: line to stop before; -1 reads to the end.
         """
-        target = self.resolve(path)
-        lines = read_text(target).splitlines(keepends=True)
+        if self.confinement is not None:
+            target = self.confinement.shown(path)
+            text = self.confinement.read_bytes(path).decode("utf-8", errors="replace")
+        else:
+            target = self.resolve(path)
+            text = read_text(target)
+        lines = text.splitlines(keepends=True)
         selected = lines[start:] if end == -1 else lines[start:end]
         return Observation(observation="read", content="".join(selected), extras={"path": str(target)})
 
@@ -129,8 +142,12 @@ class ActionExecutor(BaseActionExecutor):
             path: file to write; relative to the workspace.
             content: the file's new content.
         """
-        target = self.resolve(path)
-        write_atomic(target, content)
+        if self.confinement is not None:
+            target = self.confinement.shown(path)
+            self.confinement.write_bytes(path, content.encode("utf-8", "surrogateescape"))
+        else:
+            target = self.resolve(path)
+            write_atomic(target, content)
         return Observation(
             observation="write", content=f"wrote {len(content)} characters to {target}", extras={"path": str(target)}
         )
@@ -157,22 +174,52 @@ class ActionExecutor(BaseActionExecutor):
             insert_line: insert new_str after this line (0 inserts at the top).
             view_range: [start, end] 1-based lines for view; end -1 means the last line.
         """
-        target = self.resolve(path)
-        editor = self.editor
         try:
-            if command == "view":
-                content = editor.view(target, view_range)
-            elif command == "create":
-                content = editor.create(target, file_text)
-            elif command == "str_replace":
-                content = editor.str_replace(target, old_str, new_str)
-            elif command == "insert":
-                content = editor.insert(target, insert_line, new_str)
+            if self.confinement is None:
+                target = self.resolve(path)
+                content = self._edit(target, command, file_text, old_str, new_str, insert_line, view_range)
             else:
-                content = editor.undo(target)
+                target = self.confinement.shown(path)
+                content = self._confined_edit(path, command, file_text, old_str, new_str, insert_line, view_range)
         except (EditError, OSError) as exc:
-            return error(f"edit {command} {path}: {exc}", path=str(target))
+            return error(f"edit {command} {path}: {exc}", path=str(self.resolve(path)))
         return Observation(observation="edit", content=content, extras={"path": str(target), "command": command})
+
+    def _edit(
+        self,
+        target: Path,
+        command: EditCommand,
+        file_text: Optional[str],
+        old_str: Optional[str],
+        new_str: Optional[str],
+        insert_line: Optional[int],
+        view_range: Optional[list[int]],
+    ) -> str:
+        editor = self.editor
+        if command == "view":
+            return editor.view(target, view_range)
+        if command == "create":
+            return editor.create(target, file_text)
+        if command == "str_replace":
+            return editor.str_replace(target, old_str, new_str)
+        if command == "insert":
+            return editor.insert(target, insert_line, new_str)
+        return editor.undo(target)
+
+    def _confined_edit(self, path: str, command: EditCommand, *args: Any) -> str:
+        """The editor on a private copy of the file (a directory is listed through its pinned descriptor)."""
+        assert self.confinement is not None
+        if self.shadow is None:
+            self.shadow = Shadow(self.confinement)
+        shadow = self.shadow
+        try:
+            if command == "view" and self.confinement.kind(path) == "dir":
+                with self.confinement.directory(path) as pinned:
+                    listing = self._edit(pinned, command, *args)
+                return listing.replace(str(pinned), str(self.confinement.shown(path)))
+            return shadow.unmask(shadow.run(path, lambda copy: self._edit(copy, command, *args)))
+        except EditError as exc:
+            raise EditError(shadow.unmask(str(exc))) from None
 
     @action
     def finish(self, message: str = "") -> Observation:
