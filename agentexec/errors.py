@@ -6,7 +6,10 @@
     │   ├── ClassLoadError              a class path, entry point or constructor argument
     │   ├── TaskFileError               a task file
     │   └── EventFormatError            a malformed event (task file, log line, protocol message)
-    └── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+    ├── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
+    │   └── RuntimeStartError (+UsageError)  its server never started (no daemon, a closed port):
+    │                                        a setting to fix, so the CLI prints one line, exits 2
+    └── SessionBusy (RuntimeError)      a bash session got a command while one still runs
 
 Each also subclasses the stdlib exception a caller would naturally catch, as SWE-ReX does, so
 ``except ValueError`` keeps working for a library user who never heard of agentexec.
@@ -41,3 +44,15 @@ class EventFormatError(UsageError):
 
 class RuntimeFailure(AgentexecError, RuntimeError):
     """The runtime could not carry an action to its executor (a dead server, a broken pipe)."""
+
+
+class SessionBusy(AgentexecError, RuntimeError):
+    """A new command was sent to a bash session while the previous one is still running."""
+
+
+class RuntimeStartError(RuntimeFailure, UsageError):
+    """A remote runtime's server did not start: one line naming the launcher, how it ended and why.
+
+    It is a ``RuntimeFailure`` (the runtime is unusable) and a ``UsageError`` (what fixes it is the
+    user's setup: start the Docker daemon, correct the ssh host or port), so the CLI exits 2.
+    """

@@ -383,6 +383,26 @@ def batch(
     raise typer.Exit(run_batch(cfg, tasks, flags, json_output=json_output, rerun_failed=rerun_failed, force=force))
 
 
+@app.command()
+@user_errors
+def mcp(
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    runtime: RuntimeOpt = None,
+    workspace: WorkspaceOpt = None,
+    log: Annotated[Optional[Path], typer.Option("--log", help="Event log path (default under log_dir).")] = None,
+    max_request_bytes: Annotated[
+        int, typer.Option("--max-request-bytes", min=1, help="Largest tool call arguments accepted (JSON bytes).")
+    ] = 16 * 1024 * 1024,
+) -> None:
+    """Serve the executor's actions as MCP tools over stdio; every call goes to the event log."""
+    from agentexec.cli.mcp import serve_mcp
+
+    raise_on_sigterm()
+    cfg = load_cli_config(config, executor, None, runtime, workspace)
+    raise typer.Exit(serve_mcp(cfg, log, max_request_bytes))
+
+
 def main() -> None:
     """Console-script entry point; click's own usage errors get the one-line form of every other bad input."""
     try:

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Optional
 
@@ -92,10 +93,26 @@ class OutputBuffer:
         return f"{head}\n[... {cut} characters cut; {where} ...]\n{tail}"
 
 
-class OutputDecoder:
-    """Turns one terminal's bytes into clean text and remembers what had to be cleaned."""
+@dataclass
+class CleaningStats:
+    """What had to be cleaned out of a command's output, shared by the decoders of its terminals."""
 
-    def __init__(self, stats: dict[str, bool]) -> None:
+    invalid_utf8: bool = False
+    control_sequences: bool = False
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.invalid_utf8:
+            notes.append("output contained invalid UTF-8, replaced with U+FFFD")
+        if self.control_sequences:
+            notes.append("terminal control sequences were removed from the output")
+        return notes
+
+
+class OutputDecoder:
+    """Turns one terminal's bytes into clean text and records what had to be cleaned in ``stats``."""
+
+    def __init__(self, stats: CleaningStats) -> None:
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.stats = stats
 
@@ -104,13 +121,13 @@ class OutputDecoder:
         if not text:
             return ""
         if "\ufffd" in text and text.count("\ufffd") > data.count(b"\xef\xbf\xbd"):
-            self.stats["invalid"] = True
+            self.stats.invalid_utf8 = True
         text = text.replace("\r\n", "\n")
         if "]" in text:
             text = _JOB_NOTICE.sub("", text)
         if "\x1b" in text or _CONTROL.search(text):
             text = _CONTROL.sub("", _ANSI.sub("", text))
-            self.stats["control"] = True
+            self.stats.control_sequences = True
         return text
 
 

@@ -1,4 +1,4 @@
-"""The processes of a bash session: finding them, killing them, and a watchdog for when we die.
+"""The processes of a bash session: finding them, probing them, killing them, and a watchdog.
 
 bash runs as the leader of its own session on its terminal, and every process it starts shares
 that session id (``nohup`` and ``disown`` included), which is how they are all found again. A
@@ -61,6 +61,57 @@ def _carries(pid: int, needle: bytes | None) -> bool:
     """Whether the environment ``pid`` was started with holds the entry ``needle``."""
     with open(f"/proc/{pid}/environ", "rb") as handle:
         return needle in handle.read().split(b"\0")
+
+
+#: System calls, by machine, in which a process waits for input: a read of arg0's fd, or a
+#: select/pselect6 whose nfds (arg0) of 1 watches fd 0 only (readline in Python's REPL).
+_INPUT_SYSCALLS = {
+    "x86_64": {"0": "read", "23": "select", "270": "pselect6"},
+    "aarch64": {"63": "read", "72": "pselect6"},
+}
+
+
+def terminal_of(pid: int) -> str:
+    """The terminal a process has as stdin (/dev/pts/N), or "" where procfs cannot tell."""
+    try:
+        return os.readlink(f"/proc/{pid}/fd/0")
+    except OSError:
+        return ""
+
+
+def blocked_reading(pids: list[int], terminals: set[str]) -> bool:
+    """Whether one of ``pids`` is blocked reading one of ``terminals`` (from /proc/PID/syscall)."""
+    calls = _INPUT_SYSCALLS.get(os.uname().machine, {})
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/syscall") as handle:
+                fields = handle.read().split()
+            kind = calls.get(fields[0]) if fields else None
+            if kind is None or (kind != "read" and int(fields[1], 16) != 1):
+                continue
+            fd = int(fields[1], 16) if kind == "read" else 0
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in terminals:
+                return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
+def holds_for_reading(pids: list[int], path: str) -> bool:
+    """Whether one of ``pids`` has ``path`` open for reading (a pager reading keys from its terminal)."""
+    for pid in pids:
+        try:
+            fds = os.scandir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        with fds:
+            for entry in fds:
+                try:
+                    if entry.stat(follow_symlinks=False).st_mode & 0o400 and os.readlink(entry.path) == path:
+                        return True
+                except OSError:
+                    continue
+    return False
 
 
 def kill_session(leader: int, tag: str | None = None, idle: bool = False) -> None:

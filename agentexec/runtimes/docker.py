@@ -1,19 +1,27 @@
 """The ``docker`` runtime: the executor server inside a container, through ``docker run -i``.
 
 Choose it for a reproducible toolchain or stronger isolation than ``sandbox``. The image must have
-agentexec installed (and the executor's module, if custom); the workspace is bind-mounted at the
-same path, so observations name the paths you see on the host. With ``container`` set, the server
-is started in that already running container with ``docker exec -i`` instead.
+agentexec installed; the workspace is bind-mounted at the same path, so observations name the
+paths you see on the host. A custom executor's module that is not installed (``ops.py`` next to
+``agentexec.toml``) is carried in: its directory is bind-mounted read-only at the same path and
+made importable, with or without the workspace mount. The executor's ``output_dir`` (spilled
+output, beside the event log under ``agentexec run``) is bind-mounted writable, so what the
+executor writes there lands on the host. With ``container`` set, the server is started in that
+already running container with ``docker exec -i`` instead (nothing is mounted then).
 """
 
 from __future__ import annotations
 
 import secrets
 import subprocess
+from pathlib import Path
 from typing import Any, Optional
 
-from agentexec.errors import ConfigError
-from agentexec.runtimes.remote import RemoteRuntime
+from agentexec.errors import ClassLoadError, ConfigError
+from agentexec.runtimes.remote import RemoteRuntime, user_module_path
+
+#: Where the user's executor module is mounted in the container, apart from the workspace.
+CODE_DIR = "/opt/agentexec-user-code"
 
 
 class DockerRuntime(RemoteRuntime):
@@ -51,15 +59,38 @@ class DockerRuntime(RemoteRuntime):
         self.mount_workspace = mount_workspace
         self.name: Optional[str] = None
 
+    def where(self) -> str:
+        target = f"container {self.container}" if self.container else f"image {self.image}"
+        return f"docker runtime ({target})"
+
     def command(self, serve_args: list[str]) -> list[str]:
         if self.container:
             return [self.docker, "exec", "-i", *self.run_args, self.container, *self.agentexec_command, *serve_args]
         self.name = f"agentexec-{secrets.token_hex(4)}"
         mount = ["-v", f"{self.workspace}:{self.workspace}"] if self.mount_workspace else []
+        module = self._user_module()
+        if module is not None:
+            mount += ["-v", f"{module}:{CODE_DIR}/{module.name}:ro"]
+        output_dir = self.executor_kwargs.get("output_dir")
+        if output_dir:
+            spill = Path(output_dir).expanduser().resolve()
+            spill.mkdir(parents=True, exist_ok=True)
+            mount += ["-v", f"{spill}:{spill}"]
         return [
             self.docker, "run", "-i", "--rm", "--name", self.name, *mount, "-w", str(self.workspace),
             *self.run_args, str(self.image), *self.agentexec_command, *serve_args,
         ]  # fmt: skip
+
+    def server_import_paths(self) -> list[str]:
+        extra = [CODE_DIR] if self.image and self._user_module() is not None else []
+        return list(dict.fromkeys([*self.import_paths, *extra]))
+
+    def _user_module(self) -> Optional[Path]:
+        """The executor's module file (or package directory) when it is the user's own, not installed code."""
+        try:
+            return user_module_path(self.executor_path)
+        except ClassLoadError:
+            return None  # not importable here: the image must provide it (or [runtime] import_paths)
 
     def after_kill(self) -> None:
         """Killing the ``docker run`` client does not stop its container; remove it."""

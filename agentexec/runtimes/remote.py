@@ -19,15 +19,18 @@ import os
 import queue
 import signal
 import subprocess
+import sys
+import sysconfig
 import threading
 import time
 from abc import abstractmethod
 from collections import deque
+from pathlib import Path
 from typing import Any, Optional
 
 from pydantic import BaseModel
 
-from agentexec.errors import EventFormatError, RuntimeFailure
+from agentexec.errors import EventFormatError, RuntimeFailure, RuntimeStartError
 from agentexec.events import Action, Observation, as_action, error, from_dict, to_dict
 from agentexec.protocol import (
     RESPONSE,
@@ -51,6 +54,29 @@ STDERR_LINES = 20
 #: Bound on start-up (imports, bwrap, an ssh handshake, a container start), however short response_timeout is.
 START_TIMEOUT = 120.0
 _EOF = None
+
+
+def user_module_path(executor_path: str) -> Optional[Path]:
+    """What to carry to the other side for a custom executor that is not installed there.
+
+    ``ops:OpsExecutor`` from ``./ops.py`` gives that file's absolute path (a package gives its
+    directory); an executor installed in site-packages, agentexec's own included, gives None: the
+    remote side must have it installed already. Raises ``ClassLoadError`` when it does not load here.
+    """
+    from agentexec.executors.base import BaseActionExecutor
+    from agentexec.loading import load_class
+
+    cls = load_class(executor_path, "executor", BaseActionExecutor)
+    top = sys.modules[cls.__module__.partition(".")[0]]
+    file = getattr(top, "__file__", None)
+    if top.__name__ == "agentexec" or not file:
+        return None
+    path = Path(file).resolve()
+    roots = {Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    if any(path.is_relative_to(root) for root in roots):
+        return None
+    package_dirs = getattr(top, "__path__", None)
+    return Path(next(iter(package_dirs))).resolve() if package_dirs else path
 
 
 class ServerHung(RuntimeFailure, TimeoutError):
@@ -144,6 +170,11 @@ class Connection:
         tail = "\n".join(self.stderr_tail) or "(nothing)"
         return f"{what} ({status}); its last stderr lines:\n{tail}"
 
+    def last_error_line(self) -> str:
+        """The last non-empty stderr line: where a launcher (docker, ssh) says why it gave up."""
+        said = [line.strip() for line in self.stderr_tail if line.strip() and not line.startswith("Run '")]
+        return said[-1] if said else "no error output"  # docker ends with "Run 'docker run --help' ..."
+
     def kill(self) -> None:
         """Kill the launcher's whole process group (bwrap, docker or ssh clients included)."""
         try:
@@ -233,7 +264,10 @@ class RemoteRuntime(Runtime):
         try:
             connection = Connection(command)
         except OSError as exc:
-            raise RuntimeFailure(f"cannot start the executor server ({command[0]}): {exc}") from None
+            raise RuntimeStartError(
+                f"cannot start the executor server with {command[0]!r}: {exc.strerror or exc}; "
+                f"install it or set the runtime's executable in [runtime]"
+            ) from None
         self.connection = connection
         heartbeat = max(0.05, min(5.0, self.response_timeout / 3))
         try:
@@ -243,18 +277,32 @@ class RemoteRuntime(Runtime):
             reply = connection.receive(request_id, max(self.response_timeout, START_TIMEOUT))
         except ServerHung as exc:
             self._abandon(f"the executor server did not answer hello: {exc}")
-            raise RuntimeFailure(self._dead) from None
+            raise RuntimeStartError(self._start_failure(connection, "did not answer hello in time")) from None
         except RuntimeFailure:  # it stopped reading before hello arrived: whichever came first, it died
             reply = None
         if reply is None:
             self._abandon("the executor server exited during start-up")
-            raise RuntimeFailure(self._dead)
+            raise RuntimeStartError(self._start_failure(connection, "exited during start-up"))
         if isinstance(reply, ErrorMessage):
             self._abandon("the executor server could not start")
             raise_error(reply)
         self.hello = reply
         self._dead = None
         self._unfinished = None
+
+    def _start_failure(self, connection: Connection, what: str) -> str:
+        """One line: where, how the server ended and the launcher's last word (docker's, ssh's)."""
+        code = connection.process.returncode
+        status = "" if code is None else f" (exit status {code})" if code >= 0 else f" (killed by signal {-code})"
+        log.info("%s", self._dead)
+        return (
+            f"{self.where()}: the executor server {what}{status}: {connection.last_error_line()}; "
+            f"check that {connection.command[0]!r} can start it there"
+        )
+
+    def where(self) -> str:
+        """The place the server runs, for messages: this runtime's name and target."""
+        return f"{type(self).__name__} runtime"
 
     def execute(self, action: Action | dict[str, Any], on_output: Optional[OutputCallback] = None) -> Observation:
         act = as_action(action)

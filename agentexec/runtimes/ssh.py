@@ -54,6 +54,10 @@ class SSHRuntime(RemoteRuntime):
         self.ssh_options = list(ssh_options or [])
         self.agentexec_command = agentexec_command
 
+    def where(self) -> str:
+        port = f" port {self.port}" if self.port is not None else ""
+        return f"ssh runtime (host {self.host}{port})"
+
     def command(self, serve_args: list[str]) -> list[str]:
         args = [self.ssh, "-T", "-o", "BatchMode=yes"]
         if self.port is not None:

@@ -399,7 +399,7 @@ class Unready(ActionExecutor):
 
 
 def test_failed_setup_is_one_clear_error_and_releases_the_session(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"failed to set up at .*test_executors.py:\d+: ConnectionError: database"):
+    with pytest.raises(ValueError, match=r"failed to set up at .*test_standard.py:\d+: ConnectionError: database"):
         agentexec.connect(executor=Unready, workspace=tmp_path)
     deadline = time.monotonic() + 5
     while Path(f"/proc/{Unready.bash_pid}").exists() and time.monotonic() < deadline:

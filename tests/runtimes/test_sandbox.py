@@ -20,6 +20,7 @@ import pytest
 import agentexec
 from agentexec.runtimes.sandbox import SandboxRuntime
 from tests.helpers import STREAMING_OPS_MODULE, bwrap_unavailable, wait_for_sleepers
+from tests.venv_helper import make_venv
 
 pytestmark = pytest.mark.skipif(bool(bwrap_unavailable()), reason=bwrap_unavailable() or "bwrap works")
 
@@ -139,7 +140,7 @@ def test_a_killed_sandbox_server_is_reported_and_restarted(tmp_path: Path) -> No
 def test_a_venv_under_tmp_and_a_module_there_are_visible_inside(tmp_path: Path) -> None:
     """The private /tmp would hide both; the runtime binds them back read-only."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    make_venv(venv)
     (tmp_path / "mods").mkdir()
     (tmp_path / "mods" / "venv_ops.py").write_text(STREAMING_OPS_MODULE)
     script = textwrap.dedent(

@@ -18,6 +18,7 @@ import pytest
 
 from agentexec.errors import ConfigError, RuntimeFailure
 from agentexec.runtimes.ssh import SSHRuntime
+from tests.helpers import run_cli, write_json
 
 SSHD = shutil.which("sshd") or next((p for p in ("/usr/sbin/sshd", "/usr/local/sbin/sshd") if Path(p).exists()), None)
 
@@ -129,6 +130,18 @@ def test_an_unreachable_host_fails_with_sshs_own_message(tmp_path: Path) -> None
     with pytest.raises(RuntimeFailure, match="exited during start-up") as caught:
         rt.start()
     assert "Connection refused" in str(caught.value)
+    assert "\n" not in str(caught.value) and "host 127.0.0.1 port 1" in str(caught.value)
+
+
+def test_a_closed_port_is_one_line_and_exit_2_from_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "agentexec.toml").write_text(
+        '[core]\nruntime = "ssh"\n[runtime]\nhost = "127.0.0.1"\nport = 1\nssh_options = ["-o", "ConnectTimeout=5"]\n'
+    )
+    write_json(tmp_path / "task.json", {"actions": [{"action": "run", "args": {"command": "true"}}]})
+    result = run_cli("run", "task.json", "--log", "run.jsonl", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "ssh runtime (host 127.0.0.1 port 1)" in result.stderr and "Connection refused" in result.stderr
 
 
 def test_the_host_is_required(tmp_path: Path) -> None:
