@@ -131,9 +131,7 @@ def run_action(command: str) -> dict:
 ACTIONS = [run_action("echo before"), run_action(SLOW), run_action("echo after")]
 
 
-@pytest.mark.parametrize(
-    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["sigterm", "sigint"]
-)
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["sigterm", "sigint"])
 @pytest.mark.parametrize("runtime", ["local", "process"])
 def test_signal_to_agentexec_ends_the_run_cleanly(tmp_path: Path, runtime: str, signum: int, code: int) -> None:
     run = Run(tmp_path, ACTIONS, runtime)
