@@ -168,6 +168,8 @@ def _merge_file(file: Path, values: dict[str, dict[str, Any]], sources: dict[str
         data = toml.loads(text)
     except toml.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}; fix the syntax at that place") from None
+    except RecursionError:  # the parser recurses per nested array or inline table
+        raise ConfigError(f"{file}: invalid TOML: values nested too deeply; no agentexec key takes that") from None
     base = file.resolve().parent
     for section, table in data.items():
         if section not in SECTIONS:

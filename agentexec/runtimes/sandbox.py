@@ -61,6 +61,7 @@ class SandboxRuntime(ProcessRuntime):
         self.ro_binds = [_bind(spec) for spec in ro_binds or []]
         self.rw_binds = [_bind(spec) for spec in rw_binds or []]
         self.bwrap = bwrap
+        sandbox_policy.check_limits(pids_limit, memory_limit)
         self.pids_limit = pids_limit
         self.memory_limit = memory_limit
         self.limits: Optional[Limits] = None

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional
 
-from agentexec.errors import ClassLoadError, RuntimeFailure
+from agentexec.errors import ClassLoadError, ConfigError, RuntimeFailure
 from agentexec.executors.base import BaseActionExecutor
 from agentexec.loading import load_class
 from agentexec.runtimes import cgroup
@@ -28,6 +28,17 @@ log = logging.getLogger("agentexec.runtimes.sandbox")
 DEFAULT_PIDS_LIMIT = 1024
 DEFAULT_MEMORY_LIMIT = "4G"
 CONFINE_OPTION = "confine_to_workspace"
+
+
+def check_limits(pids_limit: Any, memory_limit: Any) -> None:
+    """Refuse a limit that is not a count or a size when the runtime is built, before anything starts."""
+    if pids_limit is not None and (not isinstance(pids_limit, int) or isinstance(pids_limit, bool) or pids_limit < 0):
+        raise ConfigError(f"[runtime] pids_limit = {pids_limit!r}: give a whole number of processes (0 for none)")
+    if memory_limit is not None:
+        try:
+            cgroup.parse_size(memory_limit)
+        except ValueError as exc:
+            raise ConfigError(f"[runtime] {exc}") from None
 
 
 def create_limits(pids_limit: Optional[int], memory_limit: Optional[int | str]) -> Optional[cgroup.Limits]:
