@@ -137,8 +137,8 @@ def test_a_command_that_closes_stdout_or_detaches_is_contained(tmp_path: Path) -
 
 
 def test_a_flood_of_output_is_survived_with_bounded_memory(tmp_path: Path) -> None:
-    """16 MiB by default (FAULTS_OUTPUT_BYTES=1073741824 for the full gigabyte)."""
-    size = int(os.environ.get("FAULTS_OUTPUT_BYTES", 16 << 20))
+    """8 MiB by default (FAULTS_OUTPUT_BYTES=1073741824 for the full gigabyte)."""
+    size = int(os.environ.get("FAULTS_OUTPUT_BYTES", 8 << 20))
     (tmp_path / "ws").mkdir()
     actions = [run_action(f"head -c {size} /dev/zero | tr '\\0' y | fold -w 99"), run_action("echo end")]
     (tmp_path / "t.json").write_text(json.dumps({"id": "flood", "workspace": "ws", "actions": actions}))

@@ -2,7 +2,7 @@
 random points, through ``local``, ``process`` and ``sandbox``. Every action gets exactly one
 observation, in order, and replaying the log in a fresh workspace ends in the same files.
 
-``STRESS_ACTIONS`` sets the count per runtime (default 80, quick on 2 busy cores; 1000 for the
+``STRESS_ACTIONS`` sets the count per runtime (default 50, quick on 2 busy cores; 1000 for the
 full run).
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 from tests.helpers import STREAMING_OPS_MODULE, bwrap_unavailable, read_log, run_cli
 
-COUNT = int(os.environ.get("STRESS_ACTIONS", "80"))
+COUNT = int(os.environ.get("STRESS_ACTIONS", "50"))
 
 
 def mixed_actions(count: int, seed: int) -> list[dict]:
