@@ -394,13 +394,20 @@ def mcp(
     max_request_bytes: Annotated[
         int, typer.Option("--max-request-bytes", min=1, help="Largest tool call arguments accepted (JSON bytes).")
     ] = 16 * 1024 * 1024,
+    http: Annotated[
+        Optional[str], typer.Option("--http", metavar="HOST:PORT", help="Serve Streamable HTTP instead of stdio.")
+    ] = None,
+    token: Annotated[
+        Optional[str],
+        typer.Option("--token", envvar="AGENTEXEC_MCP_TOKEN", help="Bearer token for --http (generated if unset)."),
+    ] = None,
 ) -> None:
-    """Serve the executor's actions as MCP tools over stdio; every call goes to the event log."""
+    """Serve the executor's actions as MCP tools (stdio, or --http); every call goes to the event log."""
     from agentexec.cli.mcp import serve_mcp
 
     raise_on_sigterm()
     cfg = load_cli_config(config, executor, None, runtime, workspace)
-    raise typer.Exit(serve_mcp(cfg, log, max_request_bytes))
+    raise typer.Exit(serve_mcp(cfg, log, max_request_bytes, http, token))
 
 
 def main() -> None:

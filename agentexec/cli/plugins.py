@@ -17,6 +17,8 @@ from typing import Any
 from agentexec.agents.base import Agent
 from agentexec.executors.base import BaseActionExecutor
 from agentexec.loading import KINDS, group, load_class, registered
+from agentexec.replay import importers
+from agentexec.replay.importers import Registered
 from agentexec.runtimes.base import Runtime
 
 BASES: dict[str, type] = {"executor": BaseActionExecutor, "agent": Agent, "runtime": Runtime}
@@ -57,12 +59,29 @@ def _dist_name(entry: EntryPoint) -> str:
     return entry.dist.metadata["Name"] if entry.dist is not None else "an unknown distribution"
 
 
+def describe_importer(item: Registered) -> dict[str, Any]:
+    """One entry of ``agentexec.importers``: the same fields, the file being the importer's module."""
+    dist = item.entry.dist
+    module = sys.modules.get(item.entry.module) if item.importer is not None else None
+    return {
+        "kind": "importer",
+        "name": item.entry.name,
+        "class": item.entry.value,
+        "distribution": dist.metadata["Name"] if dist is not None else None,
+        "version": dist.version if dist is not None else None,
+        "file": getattr(module, "__file__", None),
+        "ok": item.importer is not None,
+        "error": item.error,
+    }
+
+
 def collect() -> list[dict[str, Any]]:
-    """Every entry of the three groups, executors first, each group sorted by name."""
+    """Every entry of the four groups, executors first, importers last, each group sorted by name."""
     rows = []
     for kind in KINDS:
         for entry in sorted(entry_points(group=group(kind)), key=lambda e: (e.name, e.value)):
             rows.append(describe(kind, entry))
+    rows += [describe_importer(item) for item in importers.registered()]
     return rows
 
 
@@ -79,7 +98,7 @@ def show_plugins(json_output: bool) -> None:
     from rich.text import Text
 
     console = Console(highlight=False)
-    for kind in KINDS:
+    for kind in (*KINDS, "importer"):
         entries = [row for row in rows if row["kind"] == kind]
         console.print(Text(f"{group(kind)} ({len(entries)})", style="bold"))
         for row in entries:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -42,6 +41,12 @@ class ToolBridge:
         self.schemas = {s["name"]: s for s in runtime.action_schemas() if s["name"] not in NOT_TOOLS}
         self.calls = 0
         self._lock = asyncio.Lock()  # one action at a time: the executor's session is not re-entrant
+        # One long-lived worker thread: starting a thread per call cost most of a millisecond.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcp-action")
+
+    def close(self) -> None:
+        """Let the worker thread end once the action it may still run returns."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
 
     def tools(self) -> list[types.Tool]:
         return [
@@ -66,21 +71,17 @@ class ToolBridge:
     async def _execute(self, act: Action, progress: Any) -> Observation:
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[str | None] = asyncio.Queue()
-        done: Future[Observation] = Future()
 
         def on_output(text: str) -> None:
             loop.call_soon_threadsafe(chunks.put_nowait, text)
 
-        def work() -> None:
+        def work() -> Observation:
             try:
-                recorder = StreamingRecorder(self.recorder, on_output)
-                done.set_result(execute(self.runtime, recorder, act))
-            except BaseException as exc:  # noqa: BLE001 - carried back to the event loop
-                done.set_exception(exc)
+                return execute(self.runtime, StreamingRecorder(self.recorder, on_output), act)
             finally:
                 loop.call_soon_threadsafe(chunks.put_nowait, None)
 
-        threading.Thread(target=work, name=f"mcp-{act.action}", daemon=True).start()
+        done = self._worker.submit(work)
         try:
             await self._stream(chunks, progress)
         except anyio.get_cancelled_exc_class():

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from agentexec.events import Action, Observation
-from agentexec.replay.source import ImportedRun, RecordBuilder, imported_header
+from agentexec.replay.imported import ImportedRun, RecordBuilder, imported_header
+from agentexec.replay.importers import Importer
 
 FORMAT = "mini-swe-agent"
 SUBMIT_MARKERS = ("COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT", "MINI_SWE_AGENT_FINAL_OUTPUT")
@@ -25,6 +26,20 @@ _RESULT = re.compile(r"^\s*<returncode>(-?\d+)</returncode>\s*<output>\n?(.*)</o
 def subshell(command: str) -> str:
     """The command as mini-swe-agent ran it: in a subshell of its own."""
     return f"( {command}\n)"
+
+
+def sniff(data: Any) -> bool:
+    """Chat messages (``role`` keys), bare or in an object's ``messages`` (with ``info`` beside them)."""
+    if isinstance(data, dict):
+        return isinstance(data.get("messages"), list)
+    first = next((item for item in data if isinstance(item, dict)), None) if isinstance(data, list) else None
+    return first is not None and "role" in first
+
+
+def load(path: Path, data: Any) -> ImportedRun:
+    if isinstance(data, dict):
+        return import_trajectory(path, data["messages"], data.get("info") or {})
+    return import_trajectory(path, data, {})
 
 
 def import_trajectory(path: Path, messages: list[Any], info: dict[str, Any]) -> ImportedRun:
@@ -76,3 +91,12 @@ def _text(content: Any) -> str:
     if isinstance(content, list):
         return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return "" if content is None else str(content)
+
+
+IMPORTER = Importer(
+    name=FORMAT,
+    description="a mini-swe-agent trajectory (a JSON list of chat messages)",
+    sniff=sniff,
+    load=load,
+    compares="portable",
+)

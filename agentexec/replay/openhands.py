@@ -19,7 +19,8 @@ from typing import Any, Optional
 
 from agentexec.errors import EventFormatError
 from agentexec.events import Action, Observation
-from agentexec.replay.source import ImportedRun, RecordBuilder, imported_header
+from agentexec.replay.imported import ImportedRun, RecordBuilder, imported_header
+from agentexec.replay.importers import Importer
 
 FORMAT = "openhands"
 #: Where OpenHands mounts the workspace in its sandbox; replay maps it onto the new workspace.
@@ -32,6 +33,31 @@ NON_RUNTIME = {
 #: Keys of OpenHands' action args that are bookkeeping, not arguments.
 BOOKKEEPING = {"thought", "impl_source", "confirmation_state", "hidden", "security_risk", "blocking", "is_static"}
 EDIT_KEYS = ("command", "path", "file_text", "old_str", "new_str", "insert_line", "view_range")
+
+
+WRAPPER_KEYS = ("trajectory", "history")
+
+
+def _events(data: Any) -> Optional[list[Any]]:
+    """The event list of a document: the list itself, or the one a wrapper object holds."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in WRAPPER_KEYS:
+            if isinstance(data.get(key), list):
+                return data[key]
+    return None
+
+
+def sniff(data: Any) -> bool:
+    """An OpenHands event is an action *or* an observation, never both in one object (SWE-agent's steps are)."""
+    events = _events(data)
+    first = next((item for item in events or [] if isinstance(item, dict)), None)
+    return first is not None and ("action" in first) != ("observation" in first)
+
+
+def load(path: Path, data: Any) -> ImportedRun:
+    return import_trajectory(path, _events(data) or [])
 
 
 def import_trajectory(path: Path, events: list[Any]) -> ImportedRun:
@@ -187,3 +213,12 @@ def _timestamp(value: Any) -> Optional[float]:
 
 def _task_id(path: Path) -> str:
     return path.name.split(".")[0] or "trajectory"
+
+
+IMPORTER = Importer(
+    name=FORMAT,
+    description="an OpenHands trajectory (a JSON list of events)",
+    sniff=sniff,
+    load=load,
+    compares="portable",
+)

@@ -2,22 +2,23 @@
 
 ``open_log`` looks at a file's content, never its name: JSON lines starting with an agentexec
 header are our own log (streamed); a JSON list of OpenHands events or of mini-swe-agent chat
-messages (or their wrappers) is imported into the same records. Everything downstream — ``show``,
-``replay``, ``--verify``, ``--resume`` — then works on one shape.
+messages (or their wrappers), a SWE-agent ``.traj``, or any format a plugin registers, is imported
+by the importer that claims it (``importers.py``) into the same records. Everything downstream —
+``show``, ``replay``, ``--verify``, ``--resume`` — then works on one shape.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-from agentexec import __version__
 from agentexec.errors import EventFormatError, UsageError
-from agentexec.eventlog import LOG_FORMAT
-from agentexec.events import Action, Observation, to_dict
+from agentexec.events import Action, Observation
+from agentexec.replay.imported import ImportedRun
+from agentexec.replay.importers import choose, unknown_format
 from agentexec.replay.reader import Entry, LogReader, open_log_text
 
 
@@ -32,53 +33,6 @@ class RecordedRun(Protocol):
     result: Optional[dict[str, Any]]
 
     def entries(self) -> Iterator[Entry]: ...
-
-
-@dataclass
-class ImportedRun:
-    """A trajectory of another tool, converted to our records when it was read.
-
-    ``notes`` say what was dropped (environment events, user turns) and which actions agentexec
-    does not know, so nothing disappears without a word.
-    """
-
-    path: Path
-    format: str
-    header: dict[str, Any]
-    records: list[Entry]
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    result: Optional[dict[str, Any]] = None
-
-    def entries(self) -> Iterator[Entry]:
-        return iter(self.records)
-
-
-class RecordBuilder:
-    """Numbers imported events as a log would, pairing each observation with its action's ``seq``."""
-
-    def __init__(self) -> None:
-        self.records: list[Entry] = []
-        self.seq = 0
-
-    def add(self, event: Action | Observation, ts: Optional[float] = None) -> int:
-        self.seq += 1
-        record: dict[str, Any] = {"seq": self.seq}
-        if ts is not None:
-            record["ts"] = ts
-        record.update(to_dict(event))
-        self.records.append((record, event))
-        return self.seq
-
-
-def imported_header(
-    path: Path, fmt: str, task: dict[str, Any], workspace: Optional[str], started: Any
-) -> dict[str, Any]:
-    """The header an imported trajectory gets: ours, saying what it was imported from."""
-    header = {"agentexec": __version__, "format": LOG_FORMAT, "task": task, "config": {}, "started": started}
-    header["workspace"] = workspace
-    header["imported"] = {"format": fmt, "path": str(path.resolve())}
-    return header
 
 
 @dataclass
@@ -121,35 +75,18 @@ def open_log(path: str | Path) -> RecordedRun:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         if isinstance(parsed, dict):
             return LogReader(file)  # JSON lines without a proper header: the reader names the line
-        raise UsageError(f"{file}: {_UNKNOWN}; it is not valid JSON either ({exc})") from None
+        raise UsageError(f"{file}: {unknown_format()}; it is not valid JSON either ({exc})") from None
     return import_document(file, data)
 
 
 def import_document(path: Path, data: Any) -> ImportedRun:
-    """Convert a whole-document trajectory, picking the importer from its shape."""
-    from agentexec.replay import miniswe, openhands
-
-    if isinstance(data, dict):
-        if isinstance(data.get("messages"), list):
-            return miniswe.import_trajectory(path, data["messages"], data.get("info") or {})
-        for key in ("trajectory", "history"):
-            if isinstance(data.get(key), list):
-                return openhands.import_trajectory(path, data[key])
-    if isinstance(data, list):
-        if not data:
-            raise EventFormatError(f"{path}: the trajectory is an empty list; there is nothing to show or replay")
-        first = next((item for item in data if isinstance(item, dict)), {})
-        if "role" in first:
-            return miniswe.import_trajectory(path, data, {})
-        if "action" in first or "observation" in first:
-            return openhands.import_trajectory(path, data)
-    raise UsageError(f"{path}: {_UNKNOWN}")
-
-
-_UNKNOWN = (
-    "not a format agentexec reads: expected an agentexec event log (JSON lines starting with a header), "
-    "an OpenHands trajectory (a JSON list of events) or a mini-swe-agent trajectory (a JSON list of chat messages)"
-)
+    """Convert a whole-document trajectory with the importer that claims its shape."""
+    if isinstance(data, list) and not data:
+        raise EventFormatError(f"{path}: the trajectory is an empty list; there is nothing to show or replay")
+    importer, notes = choose(path, data)
+    run = importer.load(path, data)
+    run.notes[:0] = notes
+    return run
 
 
 def _first_line(path: Path) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from agentexec.errors import UsageError
 from agentexec.events import Action, Observation
+from agentexec.replay.importers import comparison
 from agentexec.replay.paths import path_pattern
 from agentexec.replay.reader import NATIVE
 from agentexec.replay.source import Step
@@ -106,7 +107,8 @@ class Verifier:
             self.rules.append((re.compile(re.escape(temp) + r"/[^\s/'\"]+"), "<tmp>", temp + "/"))
         self.rules += VOLATILE_TEXT
         self.rules += [(pattern, "<ignored>", "") for pattern in ignore]
-        self.native = fmt == NATIVE
+        self.compares = comparison(fmt)  # what the format records: see importers.Comparison
+        self.native = self.compares == "full"
         self.compared = self.matched = self.unrecorded = 0
         self.divergences: list[int] = []
 
@@ -152,7 +154,8 @@ class Verifier:
         if observation.is_error:
             return shown
         if action.action == "run":
-            shown.append(f"exit_code: {observation.extras.get('exit_code')}")
+            if self.compares != "output":
+                shown.append(f"exit_code: {observation.extras.get('exit_code')}")
             content = _TRAILING_NOTES.sub("", content).rstrip()
         elif action.action == "edit" and action.args.get("command") != "view":
             return shown  # an edit's report differs between tools; a view lists the same files

@@ -97,3 +97,20 @@ def test_cancelling_a_call_interrupts_the_command(project: Path, tmp_path: Path)
     assert after["next"].content[0].text.strip().startswith("alive")
     observations = [r for r in read_log(log) if r.get("observation") == "run"]
     assert observations[0]["extras"]["exit_code"] != 0
+
+
+def test_an_oversized_request_is_refused_by_name_and_the_server_carries_on(project: Path, tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    params = server(project, log)
+    params.args.extend(["--max-request-bytes", "1000"])
+    results: dict = {}
+
+    async def body(session: ClientSession) -> None:
+        results["big"] = await session.call_tool("run", {"command": "echo " + "x" * 5000})
+        results["small"] = await session.call_tool("run", {"command": "echo small"})
+
+    anyio.run(session_run, params, body)
+    assert results["big"].is_error
+    assert "1000" in results["big"].content[0].text and "--max-request-bytes" in results["big"].content[0].text
+    assert results["small"].content[0].text.strip().startswith("small")
+    assert [r["action"] for r in read_log(log) if "action" in r] == ["run"]
