@@ -71,7 +71,7 @@ def open_log(path: str | Path) -> RecordedRun:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except RecursionError:
-        raise UsageError(f"{file}: {_UNKNOWN}; it is JSON nested too deeply to be a trajectory") from None
+        raise UsageError(f"{file}: {unknown_format()}; it is JSON nested too deeply to be a trajectory") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         if isinstance(parsed, dict):
             return LogReader(file)  # JSON lines without a proper header: the reader names the line
