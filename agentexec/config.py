@@ -42,6 +42,8 @@ class CoreConfig(BaseModel):
     workspace: str = "."
     max_iterations: int = Field(100, ge=1)
     log_dir: str = ".agentexec/runs"
+    #: Environment variable names that hold secrets (shell patterns): kept out of ``sandbox``, masked in output.
+    secret_env: list[str] = Field(default_factory=lambda: ["*_API_KEY", "*_TOKEN", "*_SECRET", "*PASSWORD*"])
 
 
 CORE_KEYS = tuple(CoreConfig.model_fields)
@@ -215,6 +217,8 @@ def _merge_file(file: Path, values: dict[str, dict[str, Any]], sources: dict[str
         data = toml.loads(text)
     except toml.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}; fix the syntax at that place") from None
+    except RecursionError:  # the parser recurses per nested array or inline table
+        raise ConfigError(f"{file}: invalid TOML: values nested too deeply; no agentexec key takes that") from None
     base = file.resolve().parent
     for section, table in data.items():
         if section not in SECTIONS:

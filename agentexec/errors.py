@@ -5,7 +5,8 @@
     │   ├── ConfigError                 a config file, environment variable or flag
     │   ├── ClassLoadError              a class path, entry point or constructor argument
     │   ├── TaskFileError               a task file
-    │   └── EventFormatError            a malformed event (task file, log line, protocol message)
+    │   ├── EventFormatError            a malformed event (task file, log line, protocol message)
+    │   └── EventLogWriteError          the event log cannot be written (a full disk): the run stops
     ├── RuntimeFailure (RuntimeError)   the runtime could not carry an action to its executor
     │   └── RuntimeStartError (+UsageError)  its server never started (no daemon, a closed port):
     │                                        a setting to fix, so the CLI prints one line, exits 2
@@ -46,6 +47,15 @@ class TaskFileError(UsageError):
 
 class EventFormatError(UsageError):
     """A dict does not have the shape of an action, an observation or an output chunk."""
+
+
+class EventLogWriteError(UsageError, OSError):
+    """The event log could not take the next line (a full disk, a file size limit).
+
+    The run stops there rather than execute actions it cannot record; the log keeps every line
+    written whole before it, the torn one is cut off. The fix is the user's (free space, another
+    ``--log``), so the CLI prints one line and exits 2.
+    """
 
 
 class RuntimeFailure(AgentexecError, RuntimeError):

@@ -9,14 +9,16 @@ divergence found by ``--verify`` (``note_record``), and the closing result (``re
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Optional
 
 from agentexec import __version__
-from agentexec.errors import EventFormatError
+from agentexec.errors import EventFormatError, EventLogWriteError
 
 LOG_FORMAT = 1
 
@@ -59,18 +61,45 @@ def check_header(header: Any, origin: str) -> dict[str, Any]:
 
 
 class EventLogWriter:
-    """Writes the header and each record, flushing after every line."""
+    """Writes the header and each record, each line straight to the file (unbuffered).
+
+    A line that cannot be written whole (a full disk) is cut off again, so the log stays valid
+    JSON lines up to its last whole event, and ``EventLogWriteError`` stops the run.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: Optional[IO[str]] = open(self.path, "w", encoding="utf-8")
+        self._file: Optional[IO[bytes]] = open(self.path, "wb", buffering=0)
+        self._whole = 0  # bytes of whole lines written
 
     def write(self, record: dict[str, Any]) -> None:
         if self._file is None:
             return
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._file.flush()
+        data = memoryview((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        try:
+            while data:
+                written = self._file.write(data)
+                if not written:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                data = data[written:]
+        except OSError as exc:
+            self._cut_torn_line()
+            raise EventLogWriteError(
+                f"cannot write the event log {self.path}: {exc.strerror or exc}; "
+                "free space there or choose another --log (the log keeps every event before this one)"
+            ) from None
+        self._whole = self._file.tell()
+
+    def _cut_torn_line(self) -> None:
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            os.ftruncate(file.fileno(), self._whole)
+        except OSError:
+            pass  # nothing more can be done for a file that cannot even shrink
+        file.close()
 
     def close(self) -> None:
         if self._file is not None:

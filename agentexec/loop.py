@@ -8,6 +8,7 @@ that holds every action it executed.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from agentexec.eventlog import EventLogWriter, result_record, stamp
 from agentexec.events import Action, Observation, Output, as_action, error, to_dict
 from agentexec.outcomes import Outcome
 from agentexec.runtimes.base import Runtime
+from agentexec.secrets import Masker, StreamMasker, masker_for
 from agentexec.tasks import Task
 
 
@@ -84,19 +86,28 @@ class LogSink:
 
 
 class Recorder:
-    """Numbers events and hands them to every sink."""
+    """Numbers events and hands them to every sink, with secret values masked (``agentexec.secrets``).
 
-    def __init__(self, sinks: list[Sink]) -> None:
+    Without a ``masker``, the secrets are those of this process's environment by the default patterns.
+    """
+
+    def __init__(self, sinks: list[Sink], masker: Optional[Masker] = None) -> None:
         self.sinks = sinks
         self.seq = 0
+        self.masker = masker_for(None, os.environ) if masker is None else masker
+        self._streams: dict[int, StreamMasker] = {}
 
     def header(self, header: dict[str, Any]) -> None:
+        header = self.masker.record(header)
         for sink in self.sinks:
             sink.header(header)
 
     def event(self, event: Action | Observation, **meta: Any) -> int:
+        cause = getattr(event, "cause", None)
+        if cause is not None and cause in self._streams:
+            self._send_output(self._streams.pop(cause).flush(), cause)
         self.seq += 1
-        record = stamp({**to_dict(event), **meta}, self.seq)
+        record = stamp(self.masker.record({**to_dict(event), **meta}), self.seq)
         for sink in self.sinks:
             sink.record(record)
         return self.seq
@@ -107,6 +118,13 @@ class Recorder:
             sink.record(record)
 
     def output(self, text: str, cause: int) -> None:
+        if self.masker:
+            text = self._streams.setdefault(cause, StreamMasker(self.masker)).feed(text)
+        self._send_output(text, cause)
+
+    def _send_output(self, text: str, cause: int) -> None:
+        if not text:
+            return
         record = to_dict(Output(output=text, cause=cause))
         for sink in self.sinks:
             sink.record(record)
@@ -161,7 +179,10 @@ def run_task(
     ``prelude`` runs before the agent's first step and returns the history it continues from
     (``--resume`` replays an interrupted run's actions this way); its actions count as steps.
     """
-    recorder = Recorder(sinks)
+    config = getattr(runtime, "config", None)
+    recorder = Recorder(
+        sinks, masker_for(getattr(getattr(config, "core", None), "secret_env", None), os.environ, runtime.env)
+    )
     recorder.header(header)
     started = time.monotonic()
     result = RunResult(task_id=task.id, outcome=Outcome.MAX_ITERATIONS, log_path=log_path)

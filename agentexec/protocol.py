@@ -210,6 +210,8 @@ def decode(line: bytes | str, adapter: TypeAdapter[Any]) -> Any:
         data = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.EventFormatError(f"not a JSON line: {exc}") from None
+    except RecursionError:  # the parser recurses per nesting level: hostile input must not end the server
+        raise errors.EventFormatError("not a JSON line: nested too deeply") from None
     if not isinstance(data, dict):
         raise errors.EventFormatError(f"a message must be a JSON object, got {type(data).__name__}")
     try:

@@ -349,7 +349,7 @@ def _guess_id(line: bytes) -> Optional[int]:
     """The id of a request that failed validation, when it has a usable one."""
     try:
         value = json.loads(line).get("id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 

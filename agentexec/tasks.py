@@ -60,4 +60,6 @@ def load_task(path: str | Path) -> Task:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TaskFileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise TaskFileError(f"{path}: invalid JSON: nested too deeply; a task is a flat object of actions") from None
     return parse_task(data, str(path), file.resolve().parent)

@@ -39,13 +39,21 @@ def decode_report(path: Path, strict: bool = False) -> tuple[str, bool]:
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a directory; use the edit action's 'view' to list it")
     data = transfer.read_bytes(path)
-    try:
-        return data.decode("utf-8"), False
-    except UnicodeDecodeError as exc:
-        if strict:
+    if strict:
+        try:
+            return data.decode("utf-8"), False
+        except UnicodeDecodeError as exc:
             raise EditError(
                 f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason}); use exec or read_file for bytes"
             ) from None
+    return decode_text(data)
+
+
+def decode_text(data: bytes) -> tuple[str, bool]:
+    """``data`` as text and whether it held invalid UTF-8 (replaced by U+FFFD, so the rest still reads)."""
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
         return data.decode("utf-8", "replace"), True
 
 
@@ -60,6 +68,27 @@ class Editor:
     def __init__(self) -> None:
         # Previous contents per file; None means the file did not exist, so undo removes it.
         self.history: dict[Path, list[Optional[str]]] = {}
+
+    def apply(
+        self,
+        path: Path,
+        command: str,
+        file_text: Optional[str],
+        old_str: Optional[str],
+        new_str: Optional[str],
+        insert_line: Optional[int],
+        view_range: Optional[list[int]],
+    ) -> str:
+        """Run one ``edit`` action's command (view, create, str_replace, insert, undo_edit) on ``path``."""
+        if command == "view":
+            return self.view(path, view_range)
+        if command == "create":
+            return self.create(path, file_text)
+        if command == "str_replace":
+            return self.str_replace(path, old_str, new_str)
+        if command == "insert":
+            return self.insert(path, insert_line, new_str)
+        return self.undo(path)
 
     def view(self, path: Path, view_range: Optional[list[int]] = None) -> str:
         if path.is_dir():

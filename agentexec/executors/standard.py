@@ -18,7 +18,8 @@ from agentexec.events import Action, Observation, error
 from agentexec.executors.base import BaseActionExecutor, OutputCallback, action
 from agentexec.executors.bash import BashSession, CommandResult, SessionBusy
 from agentexec.executors.browser import BrowserActions
-from agentexec.executors.files import EditError, Editor, decode_report, write_atomic
+from agentexec.executors.confine import Confinement, Shadow
+from agentexec.executors.files import EditError, Editor, decode_report, decode_text, write_atomic
 from agentexec.executors.ipython import IPythonActions
 from agentexec.executors.oneshot import ExecResult, run_argv
 from agentexec.executors.sessions import DEFAULT_SESSION, SessionPool
@@ -41,6 +42,8 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
         max_output_chars: output kept in an observation; the rest is spilled to a file.
         output_dir: where spilled outputs, background jobs' logs, images and screenshots go (default: a
             temporary directory; ``agentexec run`` sets ``<event log>.outputs``).
+        confine_to_workspace: read, write and edit refuse paths that lead out of the workspace
+            (``..``, absolute paths, symlinks); the ``sandbox`` runtime turns it on by default.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
         no_output_timeout: Optional[Seconds] = 30.0,
         max_output_chars: Annotated[int, Gt(0)] = 30_000,
         output_dir: Optional[str] = None,
+        confine_to_workspace: bool = False,
     ) -> None:
         super().__init__(workspace, env)
         self.timeout = timeout
@@ -59,6 +63,8 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
         self.output_dir = Path(output_dir) if output_dir else None
         self.sessions: Optional[SessionPool] = None
         self.editor = Editor()
+        self.confinement = Confinement(self.workspace) if confine_to_workspace else None
+        self.shadow: Optional[Shadow] = None
         self._execs: set[subprocess.Popen[bytes]] = set()
         self._execs_lock = threading.Lock()
         # Interrupts so far, and per thread how many there had been when its action began: an
@@ -91,6 +97,8 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
             running = list(self._execs)
         for process in running:
             _kill_group(process)
+        if self.shadow is not None:
+            self.shadow.close()
         super().close()
 
     def mark_action_start(self) -> None:
@@ -271,8 +279,12 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
             start: first line, 0-based (OpenHands' convention).
             end: line to stop before; -1 reads to the end.
         """
-        target = self.resolve(path)
-        text, invalid = decode_report(target)
+        if self.confinement is not None:
+            target = self.confinement.shown(path)
+            text, invalid = decode_text(self.confinement.read_bytes(path))
+        else:
+            target = self.resolve(path)
+            text, invalid = decode_report(target)
         lines = text.splitlines(keepends=True)
         selected = lines[start:] if end == -1 else lines[start:end]
         extras: dict[str, Any] = {"path": str(target)}
@@ -289,8 +301,12 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
             path: file to write; relative to the workspace.
             content: the file's new content.
         """
-        target = self.resolve(path)
-        write_atomic(target, content)
+        if self.confinement is not None:
+            target = self.confinement.shown(path)
+            self.confinement.write_bytes(path, content.encode("utf-8", "surrogateescape"))
+        else:
+            target = self.resolve(path)
+            write_atomic(target, content)
         return Observation(
             observation="write", content=f"wrote {len(content)} characters to {target}", extras={"path": str(target)}
         )
@@ -317,21 +333,20 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
             insert_line: insert new_str after this line (0 inserts at the top).
             view_range: [start, end] 1-based lines for view; end -1 means the last line.
         """
-        target = self.resolve(path)
-        editor = self.editor
         try:
-            if command == "view":
-                content = editor.view(target, view_range)
-            elif command == "create":
-                content = editor.create(target, file_text)
-            elif command == "str_replace":
-                content = editor.str_replace(target, old_str, new_str)
-            elif command == "insert":
-                content = editor.insert(target, insert_line, new_str)
+            args = (file_text, old_str, new_str, insert_line, view_range)
+            if self.confinement is None:
+                target = self.resolve(path)
+                content = self.editor.apply(target, command, *args)
             else:
-                content = editor.undo(target)
+                target = self.confinement.shown(path)
+                if self.shadow is None:
+                    self.shadow = Shadow(self.confinement)
+                content = self.shadow.edit(
+                    path, command == "view", lambda copy: self.editor.apply(copy, command, *args)
+                )
         except (EditError, OSError) as exc:
-            return error(f"edit {command} {path}: {exc}", path=str(target))
+            return error(f"edit {command} {path}: {exc}", path=str(self.resolve(path)))
         return Observation(observation="edit", content=content, extras={"path": str(target), "command": command})
 
     @action

@@ -85,6 +85,8 @@ class LogReader:
                 )
                 return None
             raise EventFormatError(f"{self.path}:{number}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+        except RecursionError:
+            raise EventFormatError(f"{self.path}:{number}: invalid JSON: nested too deeply for an event") from None
 
     def entries(self) -> Iterator[Entry]:
         """Each record after the header with its event; stops at a cut last line."""

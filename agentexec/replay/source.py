@@ -70,6 +70,8 @@ def open_log(path: str | Path) -> RecordedRun:
         return LogReader(file)
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise UsageError(f"{file}: {unknown_format()}; it is JSON nested too deeply to be a trajectory") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         if isinstance(parsed, dict):
             return LogReader(file)  # JSON lines without a proper header: the reader names the line
@@ -98,5 +100,5 @@ def _first_line(path: Path) -> str:
 def _try_json(line: str) -> Any:
     try:
         return json.loads(line)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None

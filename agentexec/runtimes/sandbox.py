@@ -22,7 +22,10 @@ from typing import Any, Optional
 
 import agentexec
 from agentexec.errors import RuntimeFailure
+from agentexec.runtimes import sandbox_policy
+from agentexec.runtimes.cgroup import Limits
 from agentexec.runtimes.process import ProcessRuntime
+from agentexec.secrets import DEFAULT_SECRET_ENV
 
 #: Where the sandbox mounts a fresh, empty filesystem over the host's.
 PRIVATE = (Path("/tmp"), Path("/dev"), Path("/proc"))
@@ -37,6 +40,9 @@ class SandboxRuntime(ProcessRuntime):
             exist on the host or lie under /tmp, since the rest of the view is read-only).
         rw_binds: extra host paths made writable (``SRC`` or ``SRC:DEST``, same rule).
         bwrap: the bubblewrap executable.
+        pids_limit: most processes (and threads) alive in the sandbox at once, through a cgroup
+            (default 1024; 0 for none).
+        memory_limit: most memory the sandbox's processes use together, e.g. ``"512M"`` (default 4G; 0 for none).
         restart, response_timeout, import_paths: as for every remote runtime (``RemoteRuntime``).
     """
 
@@ -47,6 +53,8 @@ class SandboxRuntime(ProcessRuntime):
         ro_binds: Optional[list[str]] = None,
         rw_binds: Optional[list[str]] = None,
         bwrap: str = "bwrap",
+        pids_limit: Optional[int] = None,
+        memory_limit: Optional[int | str] = None,
         **common: Any,
     ) -> None:
         super().__init__(**common)
@@ -54,6 +62,11 @@ class SandboxRuntime(ProcessRuntime):
         self.ro_binds = [_bind(spec) for spec in ro_binds or []]
         self.rw_binds = [_bind(spec) for spec in rw_binds or []]
         self.bwrap = bwrap
+        sandbox_policy.check_limits(pids_limit, memory_limit)
+        self.pids_limit = pids_limit
+        self.memory_limit = memory_limit
+        self.limits: Optional[Limits] = None
+        sandbox_policy.confine_by_default(self.executor_path, self.executor_kwargs)
 
     def command(self, serve_args: list[str]) -> list[str]:
         bwrap = shutil.which(self.bwrap)
@@ -63,7 +76,16 @@ class SandboxRuntime(ProcessRuntime):
                 "install it (apt-get install bubblewrap, dnf install bubblewrap)"
             )
         self.workspace.mkdir(parents=True, exist_ok=True)
-        return [bwrap, *self.bwrap_args(serve_args), "--", *super().command(serve_args)]
+        command = [bwrap, *self.bwrap_args(serve_args), "--", *super().command(serve_args)]
+        if self.limits is None:
+            self.limits = sandbox_policy.create_limits(self.pids_limit, self.memory_limit)
+        return command if self.limits is None else self.limits.launcher(command)
+
+    def close(self) -> None:
+        super().close()
+        limits, self.limits = self.limits, None
+        if limits is not None:
+            limits.release()
 
     def bwrap_args(self, serve_args: list[str]) -> list[str]:
         """The bubblewrap options: read-only host, private /tmp /dev /proc, writable workspace."""
@@ -73,6 +95,7 @@ class SandboxRuntime(ProcessRuntime):
             args += ["--cap-drop", "ALL"]
         if not self.network:
             args.append("--unshare-net")
+        args += sandbox_policy.unset_secrets(os.environ, self._secret_patterns(), self.env)
         writable = [(self.workspace, self.workspace), *self.rw_binds]
         output_dir = self.executor_kwargs.get("output_dir") or self.output_dir
         if output_dir:  # where the executor spills big outputs (beside the event log under agentexec run)
@@ -86,6 +109,10 @@ class SandboxRuntime(ProcessRuntime):
         for src, dest in writable:
             args += ["--bind", str(src), str(dest)]
         return [*args, "--chdir", str(self.workspace)]
+
+    def _secret_patterns(self) -> list[str]:
+        patterns = sandbox_policy.secret_patterns(self.config)
+        return list(DEFAULT_SECRET_ENV) if patterns is None else patterns
 
 
 def _bind(spec: str) -> tuple[Path, Path]:
