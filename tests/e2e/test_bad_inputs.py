@@ -234,20 +234,20 @@ CASES = [
     Case(
         "executor-argument-rejected",
         ["run", "t.json"],
-        ["[executor]", "'foo'", "it accepts: workspace, env, timeout"],
+        ["executor.foo = 1", "'foo'", "it accepts: workspace, env, timeout"],
         toml("[executor]\nfoo = 1\n"),
     ),
     Case(
         "executor-argument-did-you-mean",
         ["run", "t.json"],
-        ["[executor]", "did you mean 'timeout'"],
+        ["executor.timeuot", "did you mean 'timeout'"],
         toml("[executor]\ntimeuot = 5\n"),
     ),
-    Case("agent-argument-rejected", ["run", "t.json"], ["[agent]", "'steps'"], toml("[agent]\nsteps = 3\n")),
+    Case("agent-argument-rejected", ["run", "t.json"], ["agent.steps = 3", "'steps'"], toml("[agent]\nsteps = 3\n")),
     Case(
         "runtime-option-did-you-mean",  # the sandbox passes unknown keys on through **kwargs to its bases
         ["run", "t.json"],
-        ["[runtime]", "'netwrok'", "did you mean 'network'", "it accepts: network"],
+        ["runtime.netwrok", "'netwrok'", "did you mean 'network'", "it accepts: network"],
         toml('[core]\nruntime = "sandbox"\n[runtime]\nnetwrok = true\n'),
     ),
     Case(
@@ -340,7 +340,7 @@ BAD_ACTIONS = [
     BadAction(
         "unknown-action",
         {"action": "deploy", "args": {}},
-        ["unknown action 'deploy'", "this executor handles: boom, edit, finish, message, read, run, write"],
+        ["unknown action 'deploy'", "this executor handles: boom, ", "edit, exec, finish, message, read, run"],
     ),
     BadAction(
         "missing-argument",
@@ -365,7 +365,7 @@ BAD_ACTIONS = [
         {"action": "boom", "args": {"reason": "disk on fire"}},
         ["action 'boom' failed: RuntimeError: disk on fire"],
     ),
-    BadAction("read-missing-file", {"action": "read", "args": {"path": "absent.txt"}}, ["no such file", "absent.txt"]),
+    BadAction("read-missing-file", {"action": "read", "args": {"path": "absent.txt"}}, ["No such file or directory", "absent.txt"]),
 ]
 
 
