@@ -230,6 +230,8 @@ class Server:
             self._beating = True
             threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
         if getattr(self.executor, "concurrent_actions", False) and request.id is not None:
+            if request.id in self._running:  # its answer could not be told from the first one's
+                raise AgentexecError(f"action of request {request.id} is still running; give a new request its own id")
             self._running.add(request.id)
             with self._dispatch_lock:
                 self._undispatched.add(request.id)

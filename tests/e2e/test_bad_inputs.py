@@ -365,7 +365,11 @@ BAD_ACTIONS = [
         {"action": "boom", "args": {"reason": "disk on fire"}},
         ["action 'boom' failed: RuntimeError: disk on fire"],
     ),
-    BadAction("read-missing-file", {"action": "read", "args": {"path": "absent.txt"}}, ["No such file or directory", "absent.txt"]),
+    BadAction(
+        "read-missing-file",
+        {"action": "read", "args": {"path": "absent.txt"}},
+        ["No such file or directory", "absent.txt"],
+    ),
 ]
 
 
