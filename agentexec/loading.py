@@ -13,7 +13,7 @@ import importlib
 import inspect
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -124,9 +124,10 @@ def instantiate(cls: type, kwargs: dict[str, Any], kind: str, where: str) -> Any
         raise ClassLoadError(f"{kind} {name} failed to start{_where(exc)}: {type(exc).__name__}: {exc}") from None
 
 
-def accepted_arguments(cls: type) -> list[str]:
-    """The keyword arguments ``cls(...)`` takes, following ``**kwargs`` an ``__init__`` hands to its base."""
-    names: list[str] = []
+def constructor_parameters(cls: type) -> Iterator[tuple[str, Any]]:
+    """(name, type hint) of every keyword ``cls(...)`` takes, following ``**kwargs`` handed to a base
+    class's ``__init__``; a hint that cannot be evaluated is left unchecked."""
+    seen: set[str] = set()
     for klass in cls.__mro__:
         init = vars(klass).get("__init__")
         if init is None or klass is object:
@@ -134,11 +135,23 @@ def accepted_arguments(cls: type) -> list[str]:
         try:
             params = list(inspect.signature(init).parameters.values())[1:]
         except (TypeError, ValueError):
-            break
-        names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in names]
+            return
+        try:
+            hints = inspect.get_annotations(init, eval_str=True)
+        except Exception:  # noqa: BLE001 - a forward reference that does not exist at run time
+            hints = {}
+        for param in params:
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name in seen:
+                continue
+            seen.add(param.name)
+            yield param.name, hints.get(param.name, inspect.Parameter.empty)
         if not any(p.kind is p.VAR_KEYWORD for p in params):
-            break
-    return names
+            return
+
+
+def accepted_arguments(cls: type) -> list[str]:
+    """The keyword arguments ``cls(...)`` takes, following ``**kwargs`` an ``__init__`` hands to its base."""
+    return [name for name, _ in constructor_parameters(cls)]
 
 
 def _rejected(cls: type, kwargs: dict[str, Any], kind: str, where: str, exc: TypeError) -> ClassLoadError:

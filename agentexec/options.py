@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from agentexec.errors import ConfigError
+from agentexec.loading import constructor_parameters
 
 _ADAPTER_CONFIG = ConfigDict(arbitrary_types_allowed=True)
 
@@ -25,7 +26,7 @@ _ADAPTER_CONFIG = ConfigDict(arbitrary_types_allowed=True)
 def check_options(cls: type, options: Mapping[str, Any], section: str, sources: Mapping[str, str]) -> None:
     """Raise ``ConfigError`` for the first key of ``options`` that ``cls(...)`` does not accept or whose
     value does not match its type hint; ``sources`` maps ``section.key`` to where the value was set."""
-    parameters = dict(_parameters(cls))
+    parameters = dict(constructor_parameters(cls))
     open_ended = _takes_any_keyword(cls)
     name = f"{cls.__module__}:{cls.__qualname__}"
     for key, value in options.items():
@@ -52,31 +53,6 @@ def check_options(cls: type, options: Mapping[str, Any], section: str, sources: 
             raise ConfigError(
                 f"{where}: {section}.{key} = {value!r}: {_reason(exc)}; set it to {_describe(annotation)} ({name})"
             ) from None
-
-
-def _parameters(cls: type) -> Iterator[tuple[str, Any]]:
-    """(name, type hint) of every keyword ``cls(...)`` takes, following ``**kwargs`` handed to a base
-    class's ``__init__``; a hint that cannot be evaluated is left unchecked."""
-    seen: set[str] = set()
-    for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        if init is None or klass is object:
-            continue
-        try:
-            params = list(inspect.signature(init).parameters.values())[1:]
-        except (TypeError, ValueError):
-            return
-        try:
-            hints = inspect.get_annotations(init, eval_str=True)
-        except Exception:  # noqa: BLE001 - a forward reference that does not exist at run time
-            hints = {}
-        for param in params:
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name in seen:
-                continue
-            seen.add(param.name)
-            yield param.name, hints.get(param.name, inspect.Parameter.empty)
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            return
 
 
 def _takes_any_keyword(cls: type) -> bool:

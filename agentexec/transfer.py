@@ -24,7 +24,7 @@ import stat
 import tarfile
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Optional, Union
 
@@ -104,17 +104,33 @@ def read_bytes(path: Path, limit: Optional[int] = None) -> bytes:
     return b"".join(read_chunks(path, limit))
 
 
+def _stat_target(path: Path) -> Optional[os.stat_result]:
+    """What a write would replace (None when nothing is there yet), an unreadable one as a transfer error."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise transfer_error(exc, path, "write") from None
+
+
+def write_all(chunks: Iterable[bytes], sink: Union[FileWriter, TreeWriter]) -> None:
+    """Feed every chunk to ``sink`` and commit it; on any failure the sink is aborted, the target untouched."""
+    try:
+        for chunk in chunks:
+            sink.write(chunk)
+    except BaseException:
+        sink.abort()
+        raise
+    sink.commit()
+
+
 class FileWriter:
     """Writes one file from chunks; ``commit`` makes it visible, ``abort`` leaves the target untouched."""
 
     def __init__(self, path: Path, mode: Optional[int] = None) -> None:
         self.path = path
-        try:
-            info: Optional[os.stat_result] = path.stat()
-        except FileNotFoundError:
-            info = None
-        except OSError as exc:
-            raise transfer_error(exc, path, "write") from None
+        info = _stat_target(path)
         if info is not None and stat.S_ISDIR(info.st_mode):
             raise PathIsADirectory(errno.EISDIR, f"cannot write {path}: it is a directory")
         if info is not None and not info.st_mode & 0o222:
@@ -231,12 +247,7 @@ class TreeWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            info: Optional[os.stat_result] = path.stat()
-        except FileNotFoundError:
-            info = None
-        except OSError as exc:
-            raise transfer_error(exc, path, "write") from None
+        info = _stat_target(path)
         if info is not None and not stat.S_ISDIR(info.st_mode):
             raise PathNotADirectory(errno.ENOTDIR, f"cannot unpack into {path}: it is not a directory")
         try:
@@ -295,10 +306,4 @@ def copy(source: Path, dest: Path) -> None:
     else:
         sink = FileWriter(dest, stat.S_IMODE(info.st_mode))
         chunks = read_chunks(source)
-    try:
-        for chunk in chunks:
-            sink.write(chunk)
-    except BaseException:
-        sink.abort()
-        raise
-    sink.commit()
+    write_all(chunks, sink)

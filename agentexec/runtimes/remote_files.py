@@ -26,7 +26,7 @@ from agentexec.protocol import (
     raise_error,
 )
 from agentexec.runtimes.remote import Connection
-from agentexec.transfer import FileWriter, TreeWriter, read_chunks, transfer_error, tree_chunks
+from agentexec.transfer import FileWriter, TreeWriter, read_chunks, transfer_error, tree_chunks, write_all
 
 
 def send_chunks(
@@ -102,14 +102,7 @@ def upload(connection: Connection, local: Path, remote: str, timeout: float) -> 
 def download(connection: Connection, remote: str, local: Path, timeout: float) -> None:
     """Copy ``remote`` (a file or a directory's content) to ``local``."""
     kind, chunks = receive_chunks(connection, remote, timeout, None, tree=True)
-    sink: Any = TreeWriter(local) if kind == "tree" else FileWriter(local)
-    try:
-        for chunk in chunks:
-            sink.write(chunk)
-    except BaseException:
-        sink.abort()
-        raise
-    sink.commit()
+    write_all(chunks, TreeWriter(local) if kind == "tree" else FileWriter(local))
 
 
 def _wait(connection: Connection, request_id: int, timeout: float, remote: str) -> Any:
