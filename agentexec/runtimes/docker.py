@@ -71,7 +71,7 @@ class DockerRuntime(RemoteRuntime):
         module = self._user_module()
         if module is not None:
             mount += ["-v", f"{module}:{CODE_DIR}/{module.name}:ro"]
-        output_dir = self.executor_kwargs.get("output_dir")
+        output_dir = self.executor_kwargs.get("output_dir") or self.output_dir  # the user's, else the run's
         if output_dir:
             spill = Path(output_dir).expanduser().resolve()
             spill.mkdir(parents=True, exist_ok=True)
