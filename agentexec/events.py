@@ -7,7 +7,8 @@ are the only (de)serialisers; everything else goes through them so the shapes ca
 
 from __future__ import annotations
 
-from typing import Any, Union
+import json
+from typing import Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -115,3 +116,17 @@ def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
             message = "unknown field"
         parts.append(f"{path or 'value'}: {message}")
     return "; ".join(parts)
+
+
+def describe_action(name: str, args: dict[str, Any], json_limit: Optional[int] = None) -> str:
+    """The one line that names what an action does, the same in the terminal view and on a run page;
+    an action with no shorter form shows its arguments as JSON, cut at ``json_limit`` characters."""
+    if name == "run":
+        return ("input " if args.get("is_input") else "") + str(args.get("command", ""))
+    if name in ("read", "write") and "path" in args:
+        return str(args["path"])
+    if name == "edit":
+        return f"{args.get('command', '')} {args.get('path', '')}"
+    if name in ("finish", "message"):
+        return str(args.get("message", args.get("content", "")))
+    return json.dumps(args, ensure_ascii=False)[:json_limit]

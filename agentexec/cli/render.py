@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from agentexec.eventlog import result_record
+from agentexec.events import describe_action
 from agentexec.loop import RunResult
 
 MAX_SHOWN_LINES = 40
@@ -18,18 +19,7 @@ MAX_SHOWN_LINES = 40
 
 def action_summary(record: dict[str, Any]) -> str:
     """A one-line description of an action for humans."""
-    args = record.get("args", {})
-    name = record["action"]
-    if name == "run":
-        prefix = "input " if args.get("is_input") else ""
-        return prefix + str(args.get("command", ""))
-    if name in ("read", "write") and "path" in args:
-        return str(args["path"])
-    if name == "edit":
-        return f"{args.get('command', '')} {args.get('path', '')}"
-    if name in ("finish", "message"):
-        return str(args.get("message", args.get("content", "")))
-    return json.dumps(args, ensure_ascii=False)
+    return describe_action(record["action"], record.get("args", {}))
 
 
 class RichView:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from agentexec.events import describe_action
 from agentexec.pages.media import Media, MediaFinder
 from agentexec.pages.text import DiffLine, Folded, classify_diff, cut, edit_diff, fold, looks_like_diff
 
@@ -67,19 +68,6 @@ class StepView:
         return "failed" if obs.failed else "ok"
 
 
-def describe_action(name: str, args: dict[str, Any]) -> str:
-    """The one line that names what an action does."""
-    if name == "run":
-        return ("input " if args.get("is_input") else "") + str(args.get("command", ""))
-    if name in ("read", "write") and "path" in args:
-        return str(args["path"])
-    if name == "edit":
-        return f"{args.get('command', '')} {args.get('path', '')}"
-    if name in ("finish", "message"):
-        return str(args.get("message", args.get("content", "")))
-    return json.dumps(args, ensure_ascii=False)[:300]
-
-
 class Timeline:
     """Builds the steps from a run's entries, one entry at a time."""
 
@@ -120,7 +108,7 @@ class Timeline:
         step = StepView(
             seq=int(record.get("seq", len(self.steps) + 1)),
             name=name,
-            summary=describe_action(name, args),
+            summary=describe_action(name, args, json_limit=300),
             phase=str(record.get("phase") or ""),
             thought=str(record.get("thought") or ""),
         )
