@@ -9,12 +9,14 @@ nothing may be fetched from the network.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 
 @cache
@@ -27,12 +29,26 @@ def environment() -> Environment:
     )
     env.filters["seconds"] = seconds
     env.filters["size"] = size
+    env.filters["inert"] = inert
     return env
 
 
 def render(template: str, **context: Any) -> str:
     """A whole page: ``template`` with ``context`` and the page's script nonce."""
     return environment().get_template(template).render(nonce=secrets.token_urlsafe(16), **context)
+
+
+#: What would end a ``<noscript>`` block early, were it ever inside one (any letter case).
+NOSCRIPT_END = re.compile(r"</(noscript)", re.IGNORECASE)
+
+
+def inert(markup: str) -> Markup:
+    """Markup made safe to carry as the raw text of a ``<noscript>`` block (a page's later steps).
+
+    Autoescaping already turns every ``<`` of a run's text into ``&lt;``, so only our own tags can
+    appear; this makes the guarantee local: no ``</noscript`` can close the block and let what
+    follows be parsed as the page's own markup."""
+    return Markup(NOSCRIPT_END.sub(r"&lt;/\1", str(markup)))
 
 
 def write_page(path: Path, text: str) -> Path:
