@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Optional
 
 import anyio
 import mcp_types as types
@@ -29,6 +30,8 @@ from agentexec.runtimes.base import Runtime
 NOT_TOOLS = ("finish", "message")
 #: A call whose arguments are bigger than this (as JSON) is refused before it reaches the executor.
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: ``report_progress(progress, total, message)`` of the SDK's session, for one call.
+Progress = Callable[[float, Optional[float], Optional[str]], Awaitable[None]]
 
 
 class ToolBridge:
@@ -54,8 +57,11 @@ class ToolBridge:
             for name, schema in self.schemas.items()
         ]
 
-    async def call(self, name: str, arguments: dict[str, Any], progress: Any) -> types.CallToolResult:
-        """One tool call: refused with ``isError`` when unknown or oversized, else executed and recorded."""
+    async def call(self, name: str, arguments: dict[str, Any], progress: Optional[Progress]) -> types.CallToolResult:
+        """One tool call: refused with ``isError`` when unknown or oversized, else executed and recorded.
+
+        ``progress`` is None when the client gave no progress token: the output then goes to the
+        log alone, with no per-chunk hop to the event loop."""
         if name not in self.schemas:
             return failure(f"unknown tool {name!r}; this server has: {', '.join(self.schemas)}")
         size = len(json.dumps(arguments, ensure_ascii=False).encode())
@@ -68,35 +74,60 @@ class ToolBridge:
             self.calls += 1
             return as_result(await self._execute(Action(action=name, args=arguments), progress))
 
-    async def _execute(self, act: Action, progress: Any) -> Observation:
+    async def _execute(self, act: Action, progress: Optional[Progress]) -> Observation:
+        """Run ``act`` in the worker thread; the loop hears back once, when it is done.
+
+        Each hop from the worker to the loop is a wake-up of this thread, which on a busy machine
+        waits for a free core: a quick action costs two hops (there and back), and output chunks
+        one each only when a client listens for them."""
         loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue[str | None] = asyncio.Queue()
+        done: asyncio.Future[Observation] = loop.create_future()
+        chunks: Optional[asyncio.Queue[Optional[str]]] = None
+        recorder: Recorder = self.recorder
+        if progress is not None:
+            queue: asyncio.Queue[Optional[str]] = asyncio.Queue()
+            chunks = queue
+            recorder = StreamingRecorder(self.recorder, lambda text: loop.call_soon_threadsafe(queue.put_nowait, text))
 
-        def on_output(text: str) -> None:
-            loop.call_soon_threadsafe(chunks.put_nowait, text)
-
-        def work() -> Observation:
+        def work() -> None:
             try:
-                return execute(self.runtime, StreamingRecorder(self.recorder, on_output), act)
-            finally:
-                loop.call_soon_threadsafe(chunks.put_nowait, None)
+                outcome: Observation | BaseException = execute(self.runtime, recorder, act)
+            except BaseException as exc:  # handed to the awaiting call, which raises it there
+                outcome = exc
+            loop.call_soon_threadsafe(_settle, done, outcome, chunks)
 
-        done = self._worker.submit(work)
+        self._worker.submit(work)
         try:
-            await self._stream(chunks, progress)
+            if chunks is not None and progress is not None:
+                await self._stream(chunks, progress)
+            return await done
         except anyio.get_cancelled_exc_class():
             self.runtime.interrupt()  # the client cancelled: Ctrl-C, then let the action record its end
             with anyio.CancelScope(shield=True):
-                await asyncio.wrap_future(done)
+                await asyncio.wait([done])
             raise
-        return await asyncio.wrap_future(done)
 
     @staticmethod
-    async def _stream(chunks: asyncio.Queue[str | None], progress: Any) -> None:
+    async def _stream(chunks: asyncio.Queue[Optional[str]], progress: Progress) -> None:
+        """Send each output chunk as a progress notification until the action is done (None)."""
         sent = 0
         while (text := await chunks.get()) is not None:
             sent += len(text)
             await progress(float(sent), None, text)
+
+
+def _settle(
+    done: asyncio.Future[Observation], outcome: Observation | BaseException, chunks: Optional[asyncio.Queue[Any]]
+) -> None:
+    """On the loop: resolve a call's future (unless a cancellation got there first), end its stream."""
+    if chunks is not None:
+        chunks.put_nowait(None)
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
 
 
 class StreamingRecorder(Recorder):
@@ -134,17 +165,19 @@ def build_server(bridge: ToolBridge) -> Server[Any]:
         return types.ListToolsResult(tools=bridge.tools())
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        return await bridge.call(params.name, dict(params.arguments or {}), ctx.session.report_progress)
+        wants_progress = bool(params.meta and params.meta.get("progress_token") is not None)
+        progress = ctx.session.report_progress if wants_progress else None
+        return await bridge.call(params.name, dict(params.arguments or {}), progress)
 
     return Server("agentexec", version=__version__, on_list_tools=list_tools, on_call_tool=call_tool)
 
 
 async def serve_stdio(bridge: ToolBridge) -> None:
     """Serve until the client closes stdin."""
-    from mcp.server.stdio import stdio_server
+    from agentexec.integrations.mcp_stdio import stdio_streams
 
     server = build_server(bridge)
-    async with stdio_server() as (read_stream, write_stream):
+    async with stdio_streams() as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 

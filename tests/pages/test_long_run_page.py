@@ -8,6 +8,7 @@ without scripts still shows every step.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,11 @@ def long_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def all_steps_live(page: Any) -> None:
-    page.wait_for_function(f"document.querySelectorAll('section.step').length === {STEPS}", timeout=15_000)
+    """Wait (polling: the page's CSP forbids playwright's eval-based waits) until every step is markup."""
+    deadline = time.monotonic() + 15
+    while page.locator("section.step").count() < STEPS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert page.locator("section.step").count() == STEPS
 
 
 def test_every_step_becomes_markup_and_text_never_escapes_its_chunk(long_page: Path, browser_page: Any) -> None:
