@@ -7,9 +7,13 @@ this process. Measured: the same ``run true`` as an MCP ``tools/call`` from the 
 stdio client to an ``agentexec mcp`` subprocess (JSON-RPC both ways, the event log written).
 A third timing sends the same ``tools/call`` as bare JSON lines over the server's pipes, to
 tell the server's share from the SDK client's (the SDK client is the heavier half on this
-machine). Rounds alternate the backends so drift on a shared machine hits all alike. Then 1,000 sequential MCP calls,
-with the server's resident memory (VmRSS, from /proc) read after a warm-up and at the end.
-Prints medians, the per-call overhead and the memory growth; writes ``benchmarks/results/mcp.json``.
+machine). The SDK's own floor: a minimal server of the SDK (its low-level ``Server`` on its own
+``stdio_server``, one tool that does nothing: ``python benchmarks/bench_mcp.py --serve-noop``),
+called by the same SDK client and by the same bare JSON lines; what a call to it costs is what
+any server built on the SDK pays before running anything. Rounds alternate the backends so drift
+on a shared machine hits all alike. Then 1,000 sequential MCP calls, with the server's resident
+memory (VmRSS, from /proc) read after a warm-up and at the end. Prints medians, the per-call
+overhead and the memory growth; writes ``benchmarks/results/mcp.json``.
 """
 
 from __future__ import annotations
@@ -48,17 +52,42 @@ def connect_times(workspace: Path, calls: int) -> list[float]:
     return times
 
 
-def server_params(workspace: Path) -> StdioServerParameters:
+def server_params(workspace: Path, noop: bool = False) -> StdioServerParameters:
+    """``agentexec mcp`` on a local runtime in ``workspace``, or (``noop``) the SDK's minimal server."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTEXEC_")}
+    if noop:
+        return StdioServerParameters(command=sys.executable, args=[__file__, "--serve-noop"], env=env)
     args = ["-m", "agentexec", "mcp", "--runtime", "local", "--workspace", str(workspace)]
     return StdioServerParameters(
         command=sys.executable, args=[*args, "--log", str(workspace.parent / f"{workspace.name}.jsonl")], env=env
     )
 
 
-def raw_pipe_times(workspace: Path, calls: int) -> list[float]:
+def serve_noop() -> None:
+    """The SDK's floor: its low-level server on its own stdio transport, one tool that does nothing."""
+    import mcp_types as types
+    from mcp.server.lowlevel import Server
+    from mcp.server.stdio import stdio_server
+
+    schema = {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}
+
+    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=[types.Tool(name="run", input_schema=schema)])
+
+    async def call_tool(ctx: Any, params: Any) -> types.CallToolResult:
+        return types.CallToolResult(content=[types.TextContent(type="text", text="")], is_error=False)
+
+    async def serve() -> None:
+        server = Server("noop", on_list_tools=list_tools, on_call_tool=call_tool)
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
+    anyio.run(serve)
+
+
+def raw_pipe_times(workspace: Path, calls: int, noop: bool = False) -> list[float]:
     """``tools/call`` as bare JSON lines on the server's stdin/stdout: the server's cost without the SDK client's."""
-    params = server_params(workspace)
+    params = server_params(workspace, noop)
     proc = subprocess.Popen(
         [params.command, *params.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=params.env, text=True
     )
@@ -104,8 +133,9 @@ def server_rss_mb() -> float:
     raise RuntimeError("the agentexec mcp server process was not found under /proc")
 
 
-async def mcp_session(workspace: Path, calls: int, memory_calls: int) -> dict[str, Any]:
-    async with stdio_client(server_params(workspace)) as (read, write), ClientSession(read, write) as session:
+async def mcp_session(workspace: Path, calls: int, memory_calls: int, noop: bool = False) -> dict[str, Any]:
+    params = server_params(workspace, noop)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         for _ in range(20):  # warm-up
             await session.call_tool("run", RUN_TRUE)
@@ -135,40 +165,52 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory-calls", type=int, default=1000)
+    parser.add_argument("--serve-noop", action="store_true", help="be the SDK's minimal server (used by the benchmark)")
     opts = parser.parse_args()
-    connect_all: list[float] = []
-    mcp_all: list[float] = []
-    raw_all: list[float] = []
+    if opts.serve_noop:
+        serve_noop()
+        return
+    times: dict[str, list[float]] = {name: [] for name in ("connect", "mcp", "raw", "floor_mcp", "floor_raw")}
     memory: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-mcp-") as tmp:
         for round_no in range(opts.rounds):
             workspace = Path(tmp) / f"ws{round_no}"
             workspace.mkdir()
-            connect_all += connect_times(workspace, opts.calls)
+            times["connect"] += connect_times(workspace, opts.calls)
             last = round_no == opts.rounds - 1
             got = anyio.run(mcp_session, workspace, opts.calls, opts.memory_calls if last else 0)
-            mcp_all += got["times"]
+            times["mcp"] += got["times"]
+            memory = got.get("memory", memory)
             raw_workspace = Path(tmp) / f"raw{round_no}"
             raw_workspace.mkdir()
-            raw_all += raw_pipe_times(raw_workspace, opts.calls)
-            memory = got.get("memory", memory)
-    connect_ms = statistics.median(connect_all) * 1000
-    mcp_ms = statistics.median(mcp_all) * 1000
-    raw_ms = statistics.median(raw_all) * 1000
+            times["raw"] += raw_pipe_times(raw_workspace, opts.calls)
+            times["floor_mcp"] += anyio.run(mcp_session, workspace, opts.calls, 0, True)["times"]
+            times["floor_raw"] += raw_pipe_times(workspace, opts.calls, noop=True)
+    median = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    p95 = {name: statistics.quantiles(values, n=20)[18] * 1000 for name, values in times.items()}
+    connect_ms, mcp_ms, raw_ms = median["connect"], median["mcp"], median["raw"]
     added = mcp_ms - connect_ms
     server_added = raw_ms - connect_ms
     growth = memory["rss_after_mb"] - memory["rss_before_mb"] if memory else float("nan")
     results = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
-        "calls_per_backend": len(connect_all),
+        "load_average": os.getloadavg(),
+        "calls_per_backend": len(times["connect"]),
         "connect_median_ms": round(connect_ms, 3),
-        "connect_p95_ms": round(statistics.quantiles(connect_all, n=20)[18] * 1000, 3),
+        "connect_p95_ms": round(p95["connect"], 3),
         "mcp_stdio_median_ms": round(mcp_ms, 3),
-        "mcp_stdio_p95_ms": round(statistics.quantiles(mcp_all, n=20)[18] * 1000, 3),
+        "mcp_stdio_p95_ms": round(p95["mcp"], 3),
         "ratio_mcp_to_connect": round(mcp_ms / connect_ms, 3),
         "added_ms_per_call": round(added, 3),
         "raw_pipe_median_ms": round(raw_ms, 3),
         "server_added_ms_per_call": round(server_added, 3),
+        "sdk_floor": {
+            "what": "the SDK's low-level Server on its stdio_server, a tool that does nothing",
+            "sdk_client_median_ms": round(median["floor_mcp"], 3),
+            "raw_pipe_median_ms": round(median["floor_raw"], 3),
+            "ours_added_minus_floor_sdk_client_ms": round(added - median["floor_mcp"], 3),
+            "ours_added_minus_floor_raw_pipe_ms": round(server_added - median["floor_raw"], 3),
+        },
         "memory": {**memory, "growth_mb": round(growth, 2)},
         "targets": TARGETS,
         "met": {
@@ -177,11 +219,17 @@ def main() -> None:
             "memory_growth_mb": growth < TARGETS["memory_growth_mb"],
         },
     }
+    print(f"machine load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"run true via agentexec.connect(): median {connect_ms:.3f} ms (reference)")
     print(f"run true via stdio MCP:           median {mcp_ms:.3f} ms ({mcp_ms / connect_ms:.2f}x)")
     print(f"run true via bare JSON lines:     median {raw_ms:.3f} ms ({raw_ms / connect_ms:.2f}x)")
     print(f"added per call, SDK client: {added:.3f} ms; server alone: {server_added:.3f} ms", end="")
     print(f" (target < {TARGETS['added_ms_per_call']} ms)")
+    print(
+        f"SDK floor (no-op tool on the SDK's own server): SDK client {median['floor_mcp']:.3f} ms, "
+        f"bare JSON lines {median['floor_raw']:.3f} ms; ours over it: "
+        f"{added - median['floor_mcp']:+.3f} ms (SDK client), {server_added - median['floor_raw']:+.3f} ms (bare)"
+    )
     if memory:
         print(
             f"{memory['calls']} sequential MCP calls in {memory['seconds']:.2f} s: server RSS "
