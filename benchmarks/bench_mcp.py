@@ -85,8 +85,16 @@ def serve_noop() -> None:
     anyio.run(serve)
 
 
-def raw_pipe_times(workspace: Path, calls: int, noop: bool = False) -> list[float]:
-    """``tools/call`` as bare JSON lines on the server's stdin/stdout: the server's cost without the SDK client's."""
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw_pipe_times(workspace: Path, calls: int, noop: bool = False) -> tuple[list[float], float]:
+    """``tools/call`` as bare JSON lines on the server's stdin/stdout: the server's cost without the
+    SDK client's. Returns the wall times and the server's CPU seconds over the timed calls (what it
+    costs whatever the machine's load; wall time adds the waits for a free core)."""
     params = server_params(workspace, noop)
     proc = subprocess.Popen(
         [params.command, *params.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=params.env, text=True
@@ -104,16 +112,20 @@ def raw_pipe_times(workspace: Path, calls: int, noop: bool = False) -> list[floa
     send({"method": "notifications/initialized", "params": {}})
     call = {"name": "run", "arguments": RUN_TRUE}
     times = []
+    cpu_start = 0.0
     for n in range(1, calls + 21):
+        if n == 21:  # the first 20 are a warm-up
+            cpu_start = cpu_seconds(proc.pid)
         started = time.perf_counter()
         send({"id": n, "method": "tools/call", "params": call})
         reply = json.loads(stdout.readline())
-        if n > 20:  # the first 20 are a warm-up
+        if n > 20:
             times.append(time.perf_counter() - started)
         assert reply.get("id") == n and not reply["result"]["isError"], reply
+    cpu = cpu_seconds(proc.pid) - cpu_start
     stdin.close()
     proc.wait(timeout=30)
-    return times
+    return times, cpu
 
 
 def server_rss_mb() -> float:
@@ -171,21 +183,26 @@ def main() -> None:
         serve_noop()
         return
     times: dict[str, list[float]] = {name: [] for name in ("connect", "mcp", "raw", "floor_mcp", "floor_raw")}
+    cpu = {"raw": 0.0, "floor_raw": 0.0, "connect": 0.0}
     memory: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-mcp-") as tmp:
         for round_no in range(opts.rounds):
             workspace = Path(tmp) / f"ws{round_no}"
             workspace.mkdir()
+            cpu_start = time.process_time()
             times["connect"] += connect_times(workspace, opts.calls)
+            cpu["connect"] += time.process_time() - cpu_start  # bash's own share is not counted, as for the others
             last = round_no == opts.rounds - 1
             got = anyio.run(mcp_session, workspace, opts.calls, opts.memory_calls if last else 0)
             times["mcp"] += got["times"]
             memory = got.get("memory", memory)
             raw_workspace = Path(tmp) / f"raw{round_no}"
             raw_workspace.mkdir()
-            times["raw"] += raw_pipe_times(raw_workspace, opts.calls)
+            for name, noop in (("raw", False), ("floor_raw", True)):
+                wall, cpu_seconds_used = raw_pipe_times(raw_workspace, opts.calls, noop)
+                times[name] += wall
+                cpu[name] += cpu_seconds_used
             times["floor_mcp"] += anyio.run(mcp_session, workspace, opts.calls, 0, True)["times"]
-            times["floor_raw"] += raw_pipe_times(workspace, opts.calls, noop=True)
     median = {name: statistics.median(values) * 1000 for name, values in times.items()}
     p95 = {name: statistics.quantiles(values, n=20)[18] * 1000 for name, values in times.items()}
     connect_ms, mcp_ms, raw_ms = median["connect"], median["mcp"], median["raw"]
@@ -211,6 +228,7 @@ def main() -> None:
             "ours_added_minus_floor_sdk_client_ms": round(added - median["floor_mcp"], 3),
             "ours_added_minus_floor_raw_pipe_ms": round(server_added - median["floor_raw"], 3),
         },
+        "cpu_ms_per_call": {name: round(value * 1000 / len(times[name]), 3) for name, value in cpu.items()},
         "memory": {**memory, "growth_mb": round(growth, 2)},
         "targets": TARGETS,
         "met": {
@@ -229,6 +247,11 @@ def main() -> None:
         f"SDK floor (no-op tool on the SDK's own server): SDK client {median['floor_mcp']:.3f} ms, "
         f"bare JSON lines {median['floor_raw']:.3f} ms; ours over it: "
         f"{added - median['floor_mcp']:+.3f} ms (SDK client), {server_added - median['floor_raw']:+.3f} ms (bare)"
+    )
+    per_call = {name: value * 1000 / len(times[name]) for name, value in cpu.items()}
+    print(
+        f"CPU per call: connect() process {per_call['connect']:.3f} ms, agentexec mcp server "
+        f"{per_call['raw']:.3f} ms, SDK floor server {per_call['floor_raw']:.3f} ms"
     )
     if memory:
         print(

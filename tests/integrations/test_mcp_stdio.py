@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -114,3 +115,71 @@ def test_an_oversized_request_is_refused_by_name_and_the_server_carries_on(proje
     assert "1000" in results["big"].content[0].text and "--max-request-bytes" in results["big"].content[0].text
     assert results["small"].content[0].text.strip().startswith("small")
     assert [r["action"] for r in read_log(log) if "action" in r] == ["run"]
+
+
+NOISY_MODULE = '''
+import os
+import subprocess
+
+from agentexec.executors import ActionExecutor, action
+
+
+class NoisyExecutor(ActionExecutor):
+    @action
+    def shout(self, text: str) -> str:
+        """Print to the server's stdout three ways, then answer.
+
+        Args:
+            text: what to print and answer.
+        """
+        print(text, flush=True)
+        os.write(1, (text + "\\n").encode())
+        subprocess.run(["echo", text[:100]], check=True)
+        return text
+'''
+
+
+def test_stray_stdout_of_an_action_never_reaches_the_wire_and_big_replies_arrive_whole(
+    project: Path, tmp_path: Path
+) -> None:
+    """The wire is the server's own: what an action prints (itself, or a child inheriting stdout)
+    goes to stderr, and a reply larger than a pipe's buffer arrives whole. Read as bare lines,
+    since the SDK's client skips a line that is not JSON-RPC and so would hide a corrupted wire."""
+    (project / "noisy.py").write_text(NOISY_MODULE)
+    (project / "agentexec.toml").write_text('[core]\nruntime_executor = "noisy:NoisyExecutor"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTEXEC_")}
+    args = ["-m", "agentexec", "mcp", "--runtime", "local", "--workspace", str(project), "--log", str(tmp_path / "l")]
+    big = "y" * 300_000
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}
+    requests = [
+        {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized", "params": {}},
+    ] + [
+        {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "shout", "arguments": {"text": text}}}
+        for n, text in ((1, "stray-marker"), (2, big), (3, "still here"))
+    ]
+    stderr_file = (tmp_path / "stderr.txt").open("w")  # a file: the big text printed would fill a pipe
+    server = subprocess.Popen(
+        [sys.executable, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr_file,
+        text=True,
+        cwd=project,
+        env=env,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    wire: list[str] = []
+    for request in requests:  # one at a time: a session's end cancels the calls still running
+        server.stdin.write(json.dumps(request) + "\n")
+        server.stdin.flush()
+        if "id" in request:
+            wire.append(server.stdout.readline())
+    server.communicate(timeout=60)
+    stderr_file.close()
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert server.returncode == 0, stderr[-2000:]
+    replies = [json.loads(line) for line in wire]  # every line on the wire is JSON-RPC
+    texts = {r["id"]: r["result"]["content"][0]["text"] for r in replies if r.get("id")}
+    assert texts == {1: "stray-marker", 2: big, 3: "still here"}
+    assert stderr.count("stray-marker") == 3  # print, os.write and the child's echo, all on stderr
