@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from agentexec import __version__
+from agentexec.version import __version__
 
 STATUSES = ("passed", "failed", "error", "cancelled", "not_run")
 #: Statuses a re-run skips by default, and with ``--rerun-failed``.

@@ -1,0 +1,45 @@
+"""The commands that serve the executor to another program: ``serve`` (the stdio protocol that
+non-local runtimes start) and ``mcp`` (the actions as MCP tools)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from agentexec.cli.flags import ConfigOpt, ExecutorOpt, RuntimeOpt, WorkspaceOpt, load_cli_config, user_errors
+
+
+def serve(ctx: typer.Context) -> None:
+    """Serve the executor over the stdio protocol (what non-local runtimes start); see serve --help."""
+    from agentexec.cli.serve import main as serve_main
+
+    raise typer.Exit(serve_main(ctx.args))
+
+
+@user_errors
+def mcp(
+    config: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    runtime: RuntimeOpt = None,
+    workspace: WorkspaceOpt = None,
+    log: Annotated[Optional[Path], typer.Option("--log", help="Event log path (default under log_dir).")] = None,
+    max_request_bytes: Annotated[
+        int, typer.Option("--max-request-bytes", min=1, help="Largest tool call arguments accepted (JSON bytes).")
+    ] = 16 * 1024 * 1024,
+    http: Annotated[
+        Optional[str], typer.Option("--http", metavar="HOST:PORT", help="Serve Streamable HTTP instead of stdio.")
+    ] = None,
+    token: Annotated[
+        Optional[str],
+        typer.Option("--token", envvar="AGENTEXEC_MCP_TOKEN", help="Bearer token for --http (generated if unset)."),
+    ] = None,
+) -> None:
+    """Serve the executor's actions as MCP tools (stdio, or --http); every call goes to the event log."""
+    from agentexec.cli.mcp import serve_mcp
+    from agentexec.session import raise_on_sigterm
+
+    raise_on_sigterm()
+    cfg = load_cli_config(config, executor, None, runtime, workspace)
+    raise typer.Exit(serve_mcp(cfg, log, max_request_bytes, http, token))
