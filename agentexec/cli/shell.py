@@ -76,7 +76,6 @@ class Shell:
         self.exit_code: Optional[int] = None
         self.waiting = False  # a command is still running: lines are its input
         self.edited: list[str] = []  # paths of this session's edits, for /undo
-        self.steps = 0
         self.reader = LineReader(self.completions, console.file)
 
     # -- the loop ----------------------------------------------------------------------------
@@ -148,7 +147,6 @@ class Shell:
 
     def act(self, act: Action) -> Optional[Observation]:
         """Execute an action through the loop's ``execute``; Ctrl-C interrupts it and returns here."""
-        self.steps += 1
         try:
             observation = execute(self.runtime, self.recorder, act)
         except KeyboardInterrupt:  # execute interrupted the runtime (which waits for the command) and recorded it
@@ -357,7 +355,6 @@ def run_shell(runtime: Runtime, sinks: list[Sink], header: dict[str, Any], log_p
         result.outcome, result.passed, result.message = Outcome.INTERRUPTED, False, "terminated (SIGTERM)"
     finally:
         shell.reader.save()
-        result.steps = shell.steps
         result.duration = time.monotonic() - started
         recorder.finish(result)
     return result.exit_code

@@ -36,8 +36,9 @@ class OpsExecutor(ActionExecutor):
 
     @action
     def hang(self) -> str:
-        """Never return (ignores the polite stop, as a stuck C call would)."""
+        """Never return (ignores the polite stops, as a stuck C call would)."""
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         while True:
             time.sleep(1)
 
@@ -210,8 +211,12 @@ def test_a_task_timeout_comes_from_config(ops_project: Path) -> None:
     assert done.returncode == 1
     entry = summary(ops_project / "out")["tasks"][0]
     assert entry["outcome"] == "timeout", entry
-    # stopped politely: the loop logged the interruption and closed the log itself
-    assert read_log(ops_project / "out" / "logs" / "slow.jsonl")[-1]["result"]["outcome"] == "interrupted"
+    # stopped politely: the loop logged the interruption, saying why, and closed the log itself
+    log = read_log(ops_project / "out" / "logs" / "slow.jsonl")
+    assert log[-1]["result"]["outcome"] == "interrupted"
+    stopped = [r for r in log if r.get("observation") == "error"]
+    assert [r["content"] for r in stopped] == ["task timeout of 2 s reached; the batch engine stopped it"]
+    assert log[-1]["result"]["message"] == stopped[0]["content"]
 
 
 def start_batch(project: Path, *args: str) -> subprocess.Popen[str]:
