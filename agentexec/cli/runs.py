@@ -118,12 +118,12 @@ def shell(
     json_output: JsonOpt = False,
 ) -> None:
     """Interactive loop: you are the agent; a line is a run action, /help lists the other commands."""
+    from agentexec.cli.render import JsonLines
     from agentexec.cli.shell import start_shell
+    from agentexec.cli.shell_view import ShellView
 
     cfg = load_cli_config(config, executor, None, runtime, workspace)
-    from agentexec.cli.render import make_view
-
-    raise typer.Exit(start_shell(cfg, log, make_view(json_output), json_output))
+    raise typer.Exit(start_shell(cfg, log, JsonLines() if json_output else ShellView(), json_output))
 
 
 @user_errors

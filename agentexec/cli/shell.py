@@ -247,11 +247,18 @@ class Shell:
         if not rest:
             raise ValueError(f"usage: {usage}")
         if rest.startswith("{"):
-            self.act(as_action(parse_json_object(rest, usage)))
-            return
-        name, _, raw = rest.partition(" ")
-        args = parse_json_object(raw, usage) if raw.strip() else {}
-        self.act(Action(action=name, args=args))
+            act = as_action(parse_json_object(rest, usage))
+        else:
+            name, _, raw = rest.partition(" ")
+            act = Action(action=name, args=parse_json_object(raw, usage) if raw.strip() else {})
+        self.act(act.model_copy(update={"args": self.paths_in(act.args)}))
+
+    def paths_in(self, args: dict[str, Any]) -> dict[str, Any]:
+        """An action's path arguments (``path``, ``*_path``) as the user means them, as ``/read`` does."""
+        return {
+            key: self.path(value) if isinstance(value, str) and (key == "path" or key.endswith("_path")) else value
+            for key, value in args.items()
+        }
 
     def cmd_py(self, rest: str) -> None:
         code = rest if rest else self.read_block("Python cell", final_newline=False)
