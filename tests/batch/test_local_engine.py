@@ -259,6 +259,9 @@ def test_first_ctrl_c_lets_running_tasks_finish(naps: Path) -> None:
     data = summary(naps / "out")
     assert statuses(data) == {"n0": "passed", "n1": "not_run", "n2": "not_run", "n3": "not_run"}
     assert data["interrupted"] is True and data["complete"] is False and data["totals"]["not_run"] == 3
+    assert data["totals"]["pass_rate"] == 0.25  # of all four tasks: the three never run did not pass
+    shown = run_cli("show", "out/summary.json", cwd=naps)
+    assert "pass rate 25.0%" in shown.stdout and "not run 3" in shown.stdout, shown.stdout
     # running the same command again finishes the rest
     again = run_cli("batch", "t", "--out", "out", "--json", cwd=naps)
     assert again.returncode == 0
