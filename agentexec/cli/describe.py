@@ -56,32 +56,10 @@ def show_config(
     workspace: WorkspaceOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print values and sources as JSON.")] = False,
 ) -> None:
-    """Show the effective configuration and where each value came from."""
-    import json
+    """Show every effective value (constructor defaults included) and where each came from."""
+    from agentexec.cli.config_view import show_config_command
 
-    cfg = load_cli_config(config, executor, agent, runtime, workspace)
-    rows = cfg.rows()
-    if json_output:
-        typer.echo(
-            json.dumps(
-                {
-                    "file": str(cfg.file) if cfg.file else None,
-                    "values": [{"key": k, "value": v, "source": s} for k, v, s in rows],
-                },
-                indent=2,
-            )
-        )
-        return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=f"config file: {cfg.file or 'none found'}", title_justify="left")
-    for column in ("key", "value", "source"):
-        table.add_column(column)
-    for key, value, source in rows:
-        table.add_row(escape(key), escape(value if isinstance(value, str) else repr(value)), escape(source))
-    Console().print(table)
+    show_config_command(load_cli_config(config, executor, agent, runtime, workspace), json_output)
 
 
 @user_errors
