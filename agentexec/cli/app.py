@@ -10,11 +10,13 @@ shows a traceback.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, Optional
 
 import typer
 
 from agentexec.cli import describe, runs, serving
+from agentexec.cli.help import Command, Group
 from agentexec.version import __version__
 
 app = typer.Typer(
@@ -24,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=Group,
 )
 
 
@@ -42,24 +45,33 @@ def main_options(
     """Run AI agents' actions: an agent decides, a runtime carries, an executor performs."""
 
 
-app.command()(runs.run)
-app.command()(runs.replay)
-app.command()(runs.show)
-app.command()(describe.actions)
-app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)(
-    serving.serve
+def register(function: Callable[..., Any], examples: str, name: Optional[str] = None, **settings: Any) -> None:
+    """Add a command whose help lists ``examples``."""
+    app.command(name, cls=Command, epilog=examples or None, **settings)(function)
+
+
+register(runs.run, runs.EXAMPLES["run"])
+register(runs.batch, runs.EXAMPLES["batch"])
+register(runs.shell, runs.EXAMPLES["shell"])
+register(runs.replay, runs.EXAMPLES["replay"])
+register(runs.show, runs.EXAMPLES["show"])
+register(describe.show_config, describe.EXAMPLES["config"], name="config")
+register(describe.actions, describe.EXAMPLES["actions"])
+register(describe.plugins, describe.EXAMPLES["plugins"])
+# serve parses its own flags (argparse, so runtimes start it without typer) and prints its own --help
+register(
+    serving.serve,
+    "",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
 )
-app.command("config")(describe.show_config)
-app.command()(runs.shell)
-app.command()(describe.plugins)
-app.command()(runs.batch)
-app.command()(serving.mcp)
+register(serving.mcp, serving.EXAMPLES["mcp"])
 
 
 def main() -> None:
     """Console-script entry point; click's own usage errors get the one-line form of every other bad input."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="agentexec")
     except KeyboardInterrupt:
         sys.exit(130)
     except typer.TyperException as exc:

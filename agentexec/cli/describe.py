@@ -8,6 +8,18 @@ import typer
 
 from agentexec.cli.flags import AgentOpt, ConfigOpt, ExecutorOpt, RuntimeOpt, WorkspaceOpt, load_cli_config, user_errors
 
+EXAMPLES = {
+    "config": """\
+agentexec config
+agentexec config --executor ops:OpsExecutor --json""",
+    "actions": """\
+agentexec actions
+agentexec actions --executor ops:OpsExecutor --json""",
+    "plugins": """\
+agentexec plugins
+agentexec plugins --json""",
+}
+
 
 @user_errors
 def actions(
@@ -33,18 +45,12 @@ def actions(
         for line in missing:  # stdout stays the JSON list
             typer.echo(line, err=True)
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from agentexec.cli.tables import print_table
 
-    table = Table(title=f"actions of {cfg.core.runtime_executor}", title_justify="left")
-    for column in ("action", "arguments", "description"):
-        table.add_column(column)
-    for spec in cls.action_specs().values():
-        table.add_row(*(escape(text) for text in (spec.name, spec.signature(), spec.description.split("\n")[0])))
-    Console().print(table)
+    rows = [(spec.name, spec.signature(), spec.description.split("\n")[0]) for spec in cls.action_specs().values()]
+    print_table(f"actions of {cfg.core.runtime_executor}", ("action", "arguments", "description"), rows)
     for line in missing:
-        Console().print(escape(line), highlight=False)
+        typer.echo(line)
 
 
 @user_errors

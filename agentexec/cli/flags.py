@@ -19,16 +19,33 @@ ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="Config file (default ./agentexec.toml).")
 ]
 ExecutorOpt = Annotated[
-    Optional[str], typer.Option("--executor", "-e", metavar="CLASS", help="Executor class path or short name.")
+    Optional[str],
+    typer.Option(
+        "--executor",
+        "-e",
+        metavar="CLASS",
+        help="Executor class path or short name (default: [core] runtime_executor).",
+    ),
 ]
 AgentOpt = Annotated[
-    Optional[str], typer.Option("--agent", "-a", metavar="CLASS", help="Agent class path or short name.")
+    Optional[str],
+    typer.Option("--agent", "-a", metavar="CLASS", help="Agent class path or short name (default: [core] agent)."),
 ]
 RuntimeOpt = Annotated[
-    Optional[str], typer.Option("--runtime", "-r", metavar="CLASS", help="Runtime class path or short name.")
+    Optional[str],
+    typer.Option(
+        "--runtime", "-r", metavar="CLASS", help="Runtime class path or short name (default: [core] runtime)."
+    ),
 ]
-WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", metavar="DIR", help="Workspace directory.")]
+WorkspaceOpt = Annotated[
+    Optional[Path],
+    typer.Option("--workspace", "-w", metavar="DIR", help="Workspace directory (default: [core] workspace)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON lines on stdout instead of the rich view.")]
+LogOpt = Annotated[
+    Optional[Path],
+    typer.Option("--log", metavar="FILE", help="Event log to write (default: a new file in [core] log_dir)."),
+]
 
 
 def fail(message: str, code: int = 2) -> None:

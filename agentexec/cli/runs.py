@@ -16,12 +16,35 @@ from agentexec.cli.flags import (
     ConfigOpt,
     ExecutorOpt,
     JsonOpt,
+    LogOpt,
     RuntimeOpt,
     WorkspaceOpt,
     fail,
     load_cli_config,
     user_errors,
 )
+
+#: Each command's ``--help`` ends with these (one command line per line).
+EXAMPLES = {
+    "run": """\
+agentexec run examples/hello/task.json
+agentexec run task.json --executor ops:OpsExecutor --log run.jsonl --json
+agentexec run --resume .agentexec/runs/20260101T120000000000Z-hello.jsonl""",
+    "batch": """\
+agentexec batch tasks/ --workers 4 --out results
+agentexec batch tasks.jsonl --rerun-failed --out results
+agentexec batch tasks/ --engine ray --address 127.0.0.1:6379""",
+    "shell": """\
+agentexec shell --workspace ws
+agentexec shell --executor ops:OpsExecutor --log session.jsonl""",
+    "replay": """\
+agentexec replay run.jsonl --verify
+agentexec replay trajectory.json --from 3 --to 9 --ignore '\\d+ ms'""",
+    "show": """\
+agentexec show run.jsonl
+agentexec show results/summary.json
+agentexec show run.jsonl --html run.html""",
+}
 
 
 @user_errors
@@ -34,14 +57,19 @@ def run(
     agent: AgentOpt = None,
     runtime: RuntimeOpt = None,
     workspace: WorkspaceOpt = None,
-    log: Annotated[Optional[Path], typer.Option("--log", help="Event log path (default under log_dir).")] = None,
+    log: LogOpt = None,
     json_output: JsonOpt = False,
     max_iterations: Annotated[
-        Optional[int], typer.Option("--max-iterations", min=1, help="Stop after N steps.")
+        Optional[int],
+        typer.Option(
+            "--max-iterations", min=1, metavar="N", help="Stop after N steps (default: [core] max_iterations, 100)."
+        ),
     ] = None,
     resume: Annotated[
         Optional[Path],
-        typer.Option("--resume", help="Replay an interrupted run's log in a fresh workspace, then go on."),
+        typer.Option(
+            "--resume", metavar="LOG", help="Replay an interrupted run's log in a fresh workspace, then go on."
+        ),
     ] = None,
 ) -> None:
     """Run one task to the end, streaming its events; exit 0 if it passed, 1 if not."""
@@ -85,12 +113,38 @@ def run(
 
 @user_errors
 def batch(
-    tasks: Annotated[list[Path], typer.Argument(metavar="TASKS", help="Task files, directories, .jsonl files.")],
-    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Tasks at a time.")] = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="local (worker processes) or ray.")] = None,
-    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (else RAY_ADDRESS).")] = None,
-    num_cpus: Annotated[Optional[float], typer.Option("--num-cpus", help="CPUs per Ray task.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (logs, summary.json).")] = None,
+    tasks: Annotated[list[Path], typer.Argument(metavar="TASK", help="Task files, directories of them, .jsonl files.")],
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            "--workers", "-j", min=1, metavar="N", help="Tasks at a time (default: [batch] workers, else one per CPU)."
+        ),
+    ] = None,
+    engine: Annotated[
+        Optional[str],
+        typer.Option(
+            "--engine", metavar="local|ray", help="local (worker processes) or ray (default: [batch] engine, local)."
+        ),
+    ] = None,
+    address: Annotated[
+        Optional[str],
+        typer.Option(
+            "--address", metavar="HOST:PORT", help="Ray cluster address (default: [batch] address, else RAY_ADDRESS)."
+        ),
+    ] = None,
+    num_cpus: Annotated[
+        Optional[float],
+        typer.Option("--num-cpus", metavar="N", help="CPUs per Ray task (default: [batch] num_cpus, 1)."),
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="Output directory: logs/, summary.json, report.html (default: [batch] out, ./agentexec-batch).",
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Progress as JSON-lines events on stdout.")] = False,
     rerun_failed: Annotated[bool, typer.Option("--rerun-failed", help="Re-run tasks that did not pass.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Re-run every task, finished or not.")] = False,
@@ -114,7 +168,7 @@ def shell(
     executor: ExecutorOpt = None,
     runtime: RuntimeOpt = None,
     workspace: WorkspaceOpt = None,
-    log: Annotated[Optional[Path], typer.Option("--log", help="Event log path (default under log_dir).")] = None,
+    log: LogOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Interactive loop: you are the agent; a line is a run action, /help lists the other commands."""
@@ -128,17 +182,24 @@ def shell(
 
 @user_errors
 def replay(
-    log: Annotated[Path, typer.Argument(metavar="LOG", help="Event log or OpenHands/mini-swe-agent trajectory.")],
+    log: Annotated[
+        Path, typer.Argument(metavar="LOG", help="Event log, or an OpenHands, mini-swe-agent or SWE-agent trajectory.")
+    ],
     config: Annotated[
-        Optional[Path], typer.Option("--config", "-c", help="Config file whose values override the log's recorded one.")
+        Optional[Path],
+        typer.Option(
+            "--config", "-c", metavar="FILE", help="Config file whose values override the log's recorded one."
+        ),
     ] = None,
     executor: ExecutorOpt = None,
     runtime: RuntimeOpt = None,
     workspace: Annotated[
-        Optional[Path], typer.Option("--workspace", "-w", help="Replay here (default: a fresh temporary directory).")
+        Optional[Path],
+        typer.Option("--workspace", "-w", metavar="DIR", help="Replay here (default: a fresh temporary directory)."),
     ] = None,
     log_out: Annotated[
-        Optional[Path], typer.Option("--log", help="New event log path (default under log_dir).")
+        Optional[Path],
+        typer.Option("--log", metavar="FILE", help="New event log (default: a new file in [core] log_dir)."),
     ] = None,
     json_output: JsonOpt = False,
     verify: Annotated[bool, typer.Option("--verify", help="Compare each observation; exit 1 on divergence.")] = False,
@@ -148,8 +209,12 @@ def replay(
     stop_on_divergence: Annotated[
         bool, typer.Option("--stop-on-divergence", help="Stop at the first divergence.")
     ] = False,
-    start: Annotated[Optional[int], typer.Option("--from", min=1, help="First action to replay (its seq).")] = None,
-    stop: Annotated[Optional[int], typer.Option("--to", min=1, help="Last action to replay (its seq).")] = None,
+    start: Annotated[
+        Optional[int], typer.Option("--from", min=1, metavar="SEQ", help="First action to replay (default: the first).")
+    ] = None,
+    stop: Annotated[
+        Optional[int], typer.Option("--to", min=1, metavar="SEQ", help="Last action to replay (default: the last).")
+    ] = None,
 ) -> None:
     """Re-execute a recorded run's actions in a fresh runtime, streaming them as run does."""
     from agentexec.cli.replay import ReplayRequest, replay_command
@@ -179,7 +244,7 @@ def show(
     ],
     out: Annotated[
         Optional[Path],
-        typer.Argument(metavar="[OUT.html]", help="With --html: the page to write (default beside LOG)."),
+        typer.Argument(metavar="OUT.html", help="With --html: the page to write (default beside LOG)."),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Re-emit the events as normalised JSON lines.")] = False,
     html: Annotated[bool, typer.Option("--html", help="Write a self-contained HTML page instead.")] = False,

@@ -3,12 +3,17 @@ non-local runtimes start) and ``mcp`` (the actions as MCP tools)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from agentexec.cli.flags import ConfigOpt, ExecutorOpt, RuntimeOpt, WorkspaceOpt, load_cli_config, user_errors
+from agentexec.cli.flags import ConfigOpt, ExecutorOpt, LogOpt, RuntimeOpt, WorkspaceOpt, load_cli_config, user_errors
+
+EXAMPLES = {
+    "mcp": """\
+agentexec mcp --workspace ws
+agentexec mcp --http 127.0.0.1:8765 --log mcp.jsonl""",
+}
 
 
 def serve(ctx: typer.Context) -> None:
@@ -24,16 +29,24 @@ def mcp(
     executor: ExecutorOpt = None,
     runtime: RuntimeOpt = None,
     workspace: WorkspaceOpt = None,
-    log: Annotated[Optional[Path], typer.Option("--log", help="Event log path (default under log_dir).")] = None,
+    log: LogOpt = None,
     max_request_bytes: Annotated[
-        int, typer.Option("--max-request-bytes", min=1, help="Largest tool call arguments accepted (JSON bytes).")
+        int,
+        typer.Option(
+            "--max-request-bytes", min=1, metavar="BYTES", help="Largest tool call arguments accepted (JSON bytes)."
+        ),
     ] = 16 * 1024 * 1024,
     http: Annotated[
         Optional[str], typer.Option("--http", metavar="HOST:PORT", help="Serve Streamable HTTP instead of stdio.")
     ] = None,
     token: Annotated[
         Optional[str],
-        typer.Option("--token", envvar="AGENTEXEC_MCP_TOKEN", help="Bearer token for --http (generated if unset)."),
+        typer.Option(
+            "--token",
+            envvar="AGENTEXEC_MCP_TOKEN",
+            metavar="TOKEN",
+            help="Bearer token for --http (default: a new one, shown when the server starts).",
+        ),
     ] = None,
 ) -> None:
     """Serve the executor's actions as MCP tools (stdio, or --http); every call goes to the event log."""
