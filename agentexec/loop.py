@@ -21,7 +21,7 @@ from agentexec.events import Action, Observation, Output, as_action, error, to_d
 from agentexec.outcomes import Outcome
 from agentexec.runtimes.base import Runtime
 from agentexec.secrets import Masker, StreamMasker, masker_for
-from agentexec.streamed import StreamedText
+from agentexec.streamed import StreamsForTheLog
 from agentexec.tasks import Task
 
 
@@ -90,28 +90,19 @@ def is_step(phase: Optional[str]) -> bool:
 
 
 class LogSink:
-    """Writes the event log: header, then actions and observations. Output chunks are kept only when
-    the observation's content does not show them (``agentexec.streamed``): then as one ``output``
-    record just before the observation, so ``show`` shows what the live view showed."""
+    """Writes the event log: header, then actions and observations, and a streamed output the
+    observation does not hold (``agentexec.streamed``)."""
 
     def __init__(self, path: str) -> None:
         self.writer = EventLogWriter(path)
-        self.streams: dict[int, StreamedText] = {}
+        self.kept = StreamsForTheLog()
 
     def header(self, header: dict[str, Any]) -> None:
         self.writer.write(header)
 
     def record(self, record: dict[str, Any]) -> None:
-        if "output" in record:
-            self.streams.setdefault(record.get("cause", -1), StreamedText()).feed(record["output"])
-            return
-        stream = self.streams.pop(record.get("cause", -1), None) if "observation" in record else None
-        if stream is not None and not stream.in_content(record.get("content", ""), record.get("extras", {})):
-            text = stream.text
-            if not stream.complete:
-                text += f"\n[... {stream.total_chars - stream.kept_chars} more characters streamed, not kept]\n"
-            self.writer.write(to_dict(Output(output=text, cause=record["cause"])))
-        self.writer.write(record)
+        for kept in self.kept.to_write(record):
+            self.writer.write(kept)
 
     def finish(self, result: RunResult) -> None:
         self.writer.write(result_record(result.to_dict()))

@@ -53,3 +53,26 @@ class StreamedText:
         if "output_path" in extras or not self.complete:
             return ""
         return content[self.total_chars :].lstrip("\n")
+
+
+class StreamsForTheLog:
+    """What an event log keeps of the records a run makes: every action and observation, and an
+    action's streamed output only when the observation's content does not hold it (then as one
+    ``output`` record just before the observation), so ``show`` shows what the live view showed."""
+
+    def __init__(self) -> None:
+        self.streams: dict[int, StreamedText] = {}
+
+    def to_write(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The records to write for ``record``, in order (none for an output chunk: it is held)."""
+        cause = record.get("cause", -1)
+        if "output" in record:
+            self.streams.setdefault(cause, StreamedText()).feed(record["output"])
+            return []
+        stream = self.streams.pop(cause, None) if "observation" in record else None
+        if stream is None or stream.in_content(record.get("content", ""), record.get("extras", {})):
+            return [record]
+        text = stream.text
+        if not stream.complete:
+            text += f"\n[... {stream.total_chars - stream.kept_chars} more characters streamed, not kept]\n"
+        return [{"output": text, "cause": cause}, record]

@@ -27,6 +27,7 @@ from agentexec.loading import KINDS, registered
 from agentexec.loop import LogSink, RunResult, Sink, Stopped
 from agentexec.outcomes import Outcome
 from agentexec.session import Session, SessionPlan, session_header
+from agentexec.streamed import StreamsForTheLog
 from agentexec.tasks import Task
 
 #: How the local engine stops a task at its timeout (SIGTERM stops it for any other reason).
@@ -49,6 +50,7 @@ class MemorySink:
 
     def __init__(self, on_line: Optional[Callable[[str], None]] = None) -> None:
         self.lines: list[str] = []
+        self.kept = StreamsForTheLog()
         #: Sees each line as it is made, so a driver can keep the log of a worker killed before it returns.
         self.on_line = on_line
 
@@ -61,8 +63,8 @@ class MemorySink:
         self._add(json.dumps(header, ensure_ascii=False))
 
     def record(self, record: dict[str, Any]) -> None:
-        if "output" not in record:
-            self._add(json.dumps(record, ensure_ascii=False))
+        for kept in self.kept.to_write(record):  # as the log file keeps them
+            self._add(json.dumps(kept, ensure_ascii=False))
 
     def finish(self, result: RunResult) -> None:
         self._add(json.dumps(result_record(result.to_dict()), ensure_ascii=False))
