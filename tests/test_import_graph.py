@@ -131,3 +131,17 @@ def test_the_cycle_finder_sees_a_function_level_import() -> None:
     assert imported_modules(ast.parse("from ..c import d\n"), "agentexec.x.y", False, modules) == {"agentexec.c"}
     assert imported_modules(ast.parse("from . import c\n"), "agentexec", True, modules) == {"agentexec.c"}
     assert imported_modules(ast.parse("import agentexec.x.y\n"), "agentexec.a", False, modules) == {"agentexec.x.y"}
+
+
+def test_nothing_below_the_cli_imports_typer_or_rich() -> None:
+    """A library user gets no terminal library: only ``agentexec/cli/`` may import typer or rich."""
+    offenders = []
+    for name, path in package_modules().items():
+        if name == "agentexec.cli" or name.startswith("agentexec.cli."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            offenders += [f"{name} imports {n}" for n in names if n.split(".")[0] in ("typer", "rich")]
+    assert not offenders, offenders
