@@ -159,7 +159,7 @@ def process_main(job: Job, result_fd: int) -> NoReturn:
     The outcome is a pickle behind its 8-byte length, so the driver knows when it has all of it.
     """
     signal.signal(signal.SIGINT, lambda signum, frame: None)
-    signal.signal(signal.SIGTERM, _stop_with("interrupted by SIGTERM"))
+    signal.signal(signal.SIGTERM, _stop_with("interrupted: the batch was cancelled"))
     if job.timeout:
         timeout_reason = f"task timeout of {job.timeout:g} s reached; the batch engine stopped it"
         signal.signal(TIMEOUT_SIGNAL, _stop_with(timeout_reason))

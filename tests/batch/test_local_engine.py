@@ -286,7 +286,9 @@ def test_second_ctrl_c_cancels_running_tasks(naps: Path) -> None:
     assert process.returncode == 130
     data = summary(naps / "out")
     assert statuses(data) == {"n0": "cancelled", "n1": "cancelled", "n2": "not_run", "n3": "not_run"}
-    assert read_log(naps / "out" / "logs" / "n0.jsonl")[-1]["result"]["outcome"] == "interrupted"
+    log = read_log(naps / "out" / "logs" / "n0.jsonl")
+    assert log[-1]["result"]["outcome"] == "interrupted"
+    assert log[-1]["result"]["message"] == "interrupted: the batch was cancelled"
 
 
 def children(pid: int) -> dict[int, str]:
