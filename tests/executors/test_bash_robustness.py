@@ -262,10 +262,17 @@ def test_no_process_survives_agentexec_being_stopped(tmp_path, how):
         time.sleep(0.05)  # "echo $$" is printed before the last sleep starts
     assert len(session_members(sid)) >= 4  # the escapers may not have left yet
     escaped = escaped_pids(tmp_path)
+    links = [os.readlink(fd) for fd in Path(f"/proc/{process.pid}/fd").iterdir()]
+    scratch = {Path(link).parent for link in links if "/agentexec-bash-" in link}
+    assert len(scratch) == 1, links
     process.send_signal(how)
     process.communicate(timeout=30)
     assert wait_until_empty(sid) == []
     assert wait_until_dead(escaped) == []
+    directory, deadline = scratch.pop(), time.monotonic() + 10
+    while directory.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not directory.exists(), "the session's scratch directory outlived it"
 
 
 # -- interrupts racing the command line ---------------------------------------------------------

@@ -120,7 +120,7 @@ class BashSession:
         self._child.ptyproc.delayafterclose = 0
         self._child.ptyproc.delayafterterminate = 0.001
         self._terminal = terminal_of(self._child.pid)
-        self._watchdog = start_watchdog(self._child.pid, self._tag)
+        self._watchdog = start_watchdog(self._child.pid, self._tag, str(self._files.directory))
         self._out = OutputTerminal()
         self._command_id = 0
         self._foreground.reset()
