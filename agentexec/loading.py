@@ -12,6 +12,7 @@ import difflib
 import importlib
 import inspect
 import sys
+import sysconfig
 import traceback
 from collections.abc import Iterable, Iterator
 from functools import cache
@@ -47,6 +48,26 @@ def add_import_paths(paths: Iterable[Path | str]) -> None:
     for path in reversed([str(Path(p).resolve()) for p in paths]):
         if path not in sys.path:
             sys.path.insert(0, path)
+
+
+def user_code_location(cls: type) -> Optional[Path]:
+    """Where ``cls``'s code lives when it is the user's own rather than installed: its top-level
+    package's directory, or its module's file (``./ops.py`` next to ``agentexec.toml``).
+
+    None for code in the standard library or site-packages, agentexec's own included: whatever
+    runs the class elsewhere (a Ray worker, a container, an ssh host) must have that installed,
+    while the user's own code has to be carried there.
+    """
+    top = sys.modules[cls.__module__.partition(".")[0]]
+    file = getattr(top, "__file__", None)
+    if top.__name__ == "agentexec" or not file:
+        return None
+    path = Path(file).resolve()
+    roots = {Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    if any(path.is_relative_to(root) for root in roots):
+        return None
+    package_dirs = getattr(top, "__path__", None)
+    return Path(next(iter(package_dirs))).resolve() if package_dirs else path
 
 
 def split_class_path(spec: str) -> tuple[str, str] | None:
