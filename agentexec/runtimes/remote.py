@@ -92,6 +92,16 @@ class RemoteRuntime(Runtime):
         except ClassLoadError:
             return None
 
+    def server_output_dir(self) -> Optional[str]:
+        """The ``output_dir`` the server's executor is given; a launcher whose server cannot write to
+        this machine's paths gives one on the other side and brings its files back."""
+        return self.output_dir
+
+    def missing_code_hint(self) -> Optional[str]:
+        """What to do when the executor does not import on the other side, naming that side; None for
+        launchers on this machine, whose import error says it all."""
+        return None
+
     def after_kill(self) -> None:
         """Clean up what killing the launcher leaves behind (a container, for ``docker``)."""
 
@@ -123,7 +133,7 @@ class RemoteRuntime(Runtime):
                 type="hello",
                 env=self.env,
                 executor_kwargs=self.executor_kwargs,
-                output_dir=self.output_dir,
+                output_dir=self.server_output_dir(),
                 heartbeat=heartbeat,
             )
             reply = connection.receive(request_id, max(self.response_timeout, START_TIMEOUT))
@@ -137,6 +147,9 @@ class RemoteRuntime(Runtime):
             raise RuntimeStartError(self._start_failure(connection, "exited during start-up"))
         if isinstance(reply, ErrorMessage):
             self._abandon("the executor server could not start")
+            hint = self.missing_code_hint()
+            if reply.error == "ClassLoadError" and hint:
+                raise ClassLoadError(f"{self.where()}: the executor does not load there: {reply.message}; {hint}")
             raise_error(reply)
         self.hello = reply
         self._dead = None
