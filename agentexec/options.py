@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from agentexec.errors import ConfigError
-from agentexec.loading import constructor_parameters
+from agentexec.loading import constructor_parameters, takes_any_keyword
 
 _ADAPTER_CONFIG = ConfigDict(arbitrary_types_allowed=True)
 
@@ -37,7 +37,7 @@ def check_options(
     workspace...): they are not options, so they are neither listed as accepted nor settable here.
     """
     parameters = {key: hint for key, hint in constructor_parameters(cls) if key not in supplied}
-    open_ended = _takes_any_keyword(cls)
+    open_ended = takes_any_keyword(cls)
     name = f"{cls.__module__}:{cls.__qualname__}"
     for key, value in options.items():
         where = sources.get(f"{section}.{key}", "default")
@@ -65,21 +65,6 @@ def check_options(
             raise ConfigError(
                 f"{where}: {section}.{key} = {value!r}: {_reason(exc)}; set it to {_describe(annotation)} ({name})"
             ) from None
-
-
-def _takes_any_keyword(cls: type) -> bool:
-    """True when the last ``__init__`` in the chain keeps a ``**kwargs`` for itself (no base takes it)."""
-    for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        if init is None or klass is object:
-            continue
-        try:
-            params = list(inspect.signature(init).parameters.values())
-        except (TypeError, ValueError):
-            return True
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            return False
-    return True
 
 
 def _reason(exc: ValidationError) -> str:

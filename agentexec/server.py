@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Optional
 from agentexec import __version__
 from agentexec.errors import AgentexecError, EventFormatError
 from agentexec.events import Action, Output, as_action, error, to_dict
-from agentexec.executors.base import BaseActionExecutor
+from agentexec.executors.base import BaseActionExecutor, request_path
 from agentexec.executors.construction import build_executor
 from agentexec.protocol import (
     MAX_REQUEST_BYTES,
@@ -217,10 +217,7 @@ class Server:
 
     def _resolve(self, path: str) -> Path:
         """A file request's path as the executor resolves it: relative to its workspace."""
-        if self.executor is not None:
-            return self.executor.resolve(path)
-        candidate = Path(path).expanduser()
-        return candidate if candidate.is_absolute() else self.workspace / candidate
+        return request_path(self.executor, self.workspace, path)
 
     def execute(self, request: ExecuteRequest) -> None:
         action = as_action(request.action)

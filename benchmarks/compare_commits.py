@@ -35,6 +35,23 @@ SCRIPTS = ["bash_driver.py", "bench_bash.py", "bench_runtimes.py", "bench_replay
 NOISE = 1.10
 
 Figures = dict[str, float]
+#: Attempts per measurement: a benchmark that fails (a step timing out on a loaded machine) is run again.
+ATTEMPTS = 3
+
+
+class BenchFailed(Exception):
+    """A benchmark script wrote no figures."""
+
+
+def measure(tree: Path, script: str, args: list[str], failures: list[str]) -> dict[str, Any]:
+    """``run_bench``, again after a failure (each failure is kept for the report)."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return run_bench(tree, script, *args)
+        except BenchFailed as exc:
+            failures.append(str(exc).splitlines()[0] + " :: " + str(exc).strip().splitlines()[-1])
+            print(f"  {failures[-1]} (attempt {attempt + 1} of {ATTEMPTS})", flush=True)
+    raise SystemExit(f"{script} failed {ATTEMPTS} times for {tree.name}")
 
 
 def export(commit: str, root: Path) -> Path:
@@ -69,7 +86,7 @@ def run_bench(tree: Path, script: str, *args: str) -> dict[str, Any]:
             text=True,
         )
     if not result.exists():  # a missed target exits 1 after writing its figures; no figures is a failure
-        raise SystemExit(f"{script} failed for {tree.name}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+        raise BenchFailed(f"{script} failed for {tree.name}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     data: dict[str, Any] = json.loads(result.read_text())
     return data
 
@@ -138,6 +155,7 @@ def main() -> None:
 
     load_at_start = os.getloadavg()
     best: dict[str, dict[str, float]] = {"before": {}, "after": {}}
+    failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="agentexec-commits-") as scratch:
         trees = {"before": export(options.before, Path(scratch)), "after": export(options.after, Path(scratch))}
         for round_number in range(options.rounds):
@@ -145,7 +163,7 @@ def main() -> None:
             for script, args, figures_of in benches(options):
                 for label in order:
                     started = time.monotonic()
-                    figures = figures_of(run_bench(trees[label], script, *args))
+                    figures = figures_of(measure(trees[label], script, args, failures))
                     print(
                         f"round {round_number + 1} {label:<6} {script:<18} {time.monotonic() - started:5.1f} s",
                         flush=True,
@@ -177,6 +195,7 @@ def main() -> None:
         "load_average_at_end": os.getloadavg(),
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
+        "failed_attempts": failures,
         "rows": rows,
     }
     results = HERE / "results" / f"{options.name}.json"
