@@ -85,6 +85,15 @@ class DockerRuntime(RemoteRuntime):
         extra = [CODE_DIR] if self.image and self.user_code() is not None else []
         return list(dict.fromkeys([*self.import_paths, *extra]))
 
+    def missing_code_hint(self) -> str:
+        inside = f"container {self.container}" if self.container else f"a container of image {self.image}"
+        if self.image and self.user_code() is not None:
+            return f"its module was mounted from {self.user_code()}, so something it imports is missing in {inside}"
+        return (
+            f"the search happened in {inside}, which does not have the executor's module: install it in the image, "
+            "or mount its directory with run_args and name it in [runtime] import_paths"
+        )
+
     def after_kill(self) -> None:
         """Killing the ``docker run`` client does not stop its container; remove it."""
         if self.name is not None:
