@@ -48,6 +48,7 @@ from agentexec.protocol import (
     response,
 )
 from agentexec.server_files import FileService
+from agentexec.thread_pool import ThreadPool
 
 log = logging.getLogger("agentexec.server")
 
@@ -88,6 +89,7 @@ class Server:
         self._write_lock = threading.Lock()
         self._running_id: Optional[int] = None
         self._running: set[int] = set()  # every action running, when the executor runs them side by side
+        self._action_threads = ThreadPool("action")
         self._undispatched: set[int] = set()  # of those, the ones whose thread has not started them yet
         self._cancelled_ids: set[int] = set()
         self.files = FileService(self.send, self._resolve)
@@ -232,9 +234,7 @@ class Server:
             self._running.add(request.id)
             with self._dispatch_lock:
                 self._undispatched.add(request.id)
-            threading.Thread(
-                target=self._run_side_by_side, args=(self.executor, request.id, action), name="action", daemon=True
-            ).start()
+            self._action_threads.submit(self._run_side_by_side, self.executor, request.id, action)
             return
         if self._running_id is not None:
             raise AgentexecError(
