@@ -8,7 +8,9 @@ the only difference. The benchmark scripts are this checkout's (``bench_bash``, 
 ``bench_replay``, ``bench_batch``), copied beside each export so their JSON lands there and not in
 ``benchmarks/results``. The machine may be shared: rounds alternate the order (before, after;
 after, before; ...) so that drifting load hits both alike, and each figure is the best of the
-rounds. Prints after/before ratios (above 1 is slower) and writes
+rounds. Each benchmark's total CPU time (its processes' user + system seconds) is reported too:
+the benchmarks do a fixed amount of work, and CPU time moves far less with a busy machine than
+wall time does. Prints after/before ratios (above 1 is slower) and writes
 ``benchmarks/results/<--name>.json``.
 """
 
@@ -18,6 +20,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,6 +40,11 @@ NOISE = 1.10
 Figures = dict[str, float]
 #: Attempts per measurement: a benchmark that fails (a step timing out on a loaded machine) is run again.
 ATTEMPTS = 3
+
+
+#: The benchmark's CPU seconds, its own and its waited-for children's: the same work costs the same CPU
+#: however busy the machine is, so this moves far less with the load than wall times do.
+CPU_KEY = "cpu_seconds_of_the_whole_benchmark"
 
 
 class BenchFailed(Exception):
@@ -77,6 +85,7 @@ def run_bench(tree: Path, script: str, *args: str) -> dict[str, Any]:
     result.parent.mkdir(exist_ok=True)
     result.unlink(missing_ok=True)
     extra = ["--output", str(result)] if script == "bench_bash.py" else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory(prefix="agentexec-compare-") as cwd:  # never the checkout: '' on sys.path
         done = subprocess.run(
             [sys.executable, str(tree / "bench" / script), *args, *extra],
@@ -87,7 +96,9 @@ def run_bench(tree: Path, script: str, *args: str) -> dict[str, Any]:
         )
     if not result.exists():  # a missed target exits 1 after writing its figures; no figures is a failure
         raise BenchFailed(f"{script} failed for {tree.name}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     data: dict[str, Any] = json.loads(result.read_text())
+    data[CPU_KEY] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return data
 
 
@@ -163,7 +174,8 @@ def main() -> None:
             for script, args, figures_of in benches(options):
                 for label in order:
                     started = time.monotonic()
-                    figures = figures_of(measure(trees[label], script, args, failures))
+                    data = measure(trees[label], script, args, failures)
+                    figures = {**figures_of(data), f"{script}: CPU s of the whole benchmark": data[CPU_KEY]}
                     print(
                         f"round {round_number + 1} {label:<6} {script:<18} {time.monotonic() - started:5.1f} s",
                         flush=True,
