@@ -143,7 +143,9 @@ def batch_figures(data: dict[str, Any]) -> Figures:
 
 def benches(options: argparse.Namespace) -> list[tuple[str, list[str], Callable[[dict[str, Any]], Figures]]]:
     return [
-        ("bench_bash.py", ["--no-peers", "--rounds", "2"], bash_figures),
+        # --no-timeout: 9ef7756's session fails the timeout recovery now and then (since fixed), and it is
+        # none of the figures compared here
+        ("bench_bash.py", ["--no-peers", "--no-timeout", "--rounds", "2"], bash_figures),
         ("bench_runtimes.py", ["--actions", "200", "--starts", "5"], runtime_figures),
         ("bench_replay.py", ["--actions", "3000", "--other", "300"], replay_figures),
         (
