@@ -97,6 +97,21 @@ def blocked_reading(pids: list[int], terminals: set[str]) -> bool:
     return False
 
 
+def would_die_of_sigint(pid: int) -> bool:
+    """Whether a SIGINT sent now would end ``pid``: it is alive, has none pending, and neither
+    ignores, catches nor blocks it. Such a process still running after a Ctrl-C never got it."""
+    bit = 1 << (signal.SIGINT - 1)
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            fields = dict(line.split(":", 1) for line in handle if ":" in line)
+    except OSError:
+        return False
+    if fields.get("State", "").strip().startswith(("Z", "X")):
+        return False
+    masks = ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+    return not any(int(fields.get(name, "0").strip() or "0", 16) & bit for name in masks)
+
+
 def holds_for_reading(pids: list[int], path: str) -> bool:
     """Whether one of ``pids`` has ``path`` open for reading (a pager reading keys from its terminal)."""
     for pid in pids:
