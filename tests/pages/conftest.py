@@ -17,8 +17,10 @@ import pytest
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """One browser per test module: playwright's sync API keeps an event loop running in this thread
+    while it lives, so it must be gone before tests of other directories call ``asyncio.run``."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="the browser extra is not installed: pip install '.[browser]'"
     )
