@@ -109,7 +109,7 @@ def run(
     ] = None,
     resume: Annotated[
         Optional[Path],
-        typer.Option("--resume", help="Replay an interrupted run's log in a fresh workspace, then go on."),
+        typer.Option("--resume", help="Replay an interrupted run's log where it ran, then go on."),
     ] = None,
 ) -> None:
     """Run one task to the end, streaming its events; exit 0 if it passed, 1 if not."""
@@ -161,8 +161,15 @@ def replay(
     executor: ExecutorOpt = None,
     runtime: RuntimeOpt = None,
     workspace: Annotated[
-        Optional[Path], typer.Option("--workspace", "-w", help="Replay here (default: a fresh temporary directory).")
+        Optional[Path],
+        typer.Option("--workspace", "-w", help="Replay here (default: a temporary copy of the run's start)."),
     ] = None,
+    keep_workspace: Annotated[
+        bool, typer.Option("--keep-workspace", help="Keep the temporary workspace and say where it is.")
+    ] = False,
+    empty_workspace: Annotated[
+        bool, typer.Option("--empty-workspace", help="Start empty, not from the run's recorded start.")
+    ] = False,
     log_out: Annotated[
         Optional[Path], typer.Option("--log", help="New event log path (default under log_dir).")
     ] = None,
@@ -193,6 +200,8 @@ def replay(
         stop_on_divergence=stop_on_divergence,
         start=start,
         stop=stop,
+        keep_workspace=keep_workspace,
+        empty_workspace=empty_workspace,
     )
     raise typer.Exit(replay_command(request))
 

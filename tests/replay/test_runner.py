@@ -75,13 +75,13 @@ def test_verifier_normalises_what_honestly_differs(tmp_path: Path) -> None:
         action=Action(action="run", args={"command": "x"}),
         recorded=Observation(
             observation="run",
-            content="/old/ws/a at 2025-01-01T10:00:00Z took 1.5s pid 123 tmp /tmp/tmpabc/x build 7\n",
+            content="/old/ws/a at 2025-01-01T10:00:00Z took 1.5s pid 123 tmp /tmp/tmpab3k9x_q/x build 7\n",
             extras={"exit_code": 0, "cwd": "/old/ws", "duration": 1.5},
         ),
     )
     same = Observation(
         observation="run",
-        content=f"{tmp_path}/a at 2026-11-24T01:02:03.456+00:00 took 20 ms pid 999 tmp /tmp/tmpzz9/x build 8",
+        content=f"{tmp_path}/a at 2026-11-24T01:02:03.456+00:00 took 20 ms pid 999 tmp /tmp/tmpzz9p0w1e/x build 8",
         extras={"exit_code": 0, "cwd": str(tmp_path), "duration": 0.02},
         cause=1,
     )
