@@ -21,18 +21,17 @@ workspace (the default ``log_dir`` is), and listed in ``excluded``, so no run st
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
-import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Optional
+from typing import Any, Optional
 
 from agentexec.errors import UsageError
 from agentexec.replay import manifest as mf
+from agentexec.replay.archive import extract, write
 
 #: Beside an event log ``run.jsonl``, the directory ``run.jsonl.start`` holds its starting workspace.
 START_SUFFIX = ".start"
@@ -48,19 +47,6 @@ class SnapshotLimits:
     max_files: int
 
 
-class _HashingReader:
-    """A file read by ``tarfile`` once, hashed on the way: the snapshot and the manifest in one pass."""
-
-    def __init__(self, handle: IO[bytes]) -> None:
-        self.handle = handle
-        self.sha = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.handle.read(size)
-        self.sha.update(data)
-        return data
-
-
 def excluded_inside(workspace: Path, excluded: Iterable[Path]) -> set[str]:
     """The excluded paths that lie inside the workspace, relative to it."""
     inside = set()
@@ -71,7 +57,7 @@ def excluded_inside(workspace: Path, excluded: Iterable[Path]) -> set[str]:
             continue
         if relative.parts:
             inside.add(relative.as_posix())
-    return inside
+    return {path for path in inside if not any(path.startswith(f"{other}/") for other in inside)}
 
 
 def _listing(workspace: Path, skip: set[str]) -> list[tuple[str, os.stat_result]]:
@@ -115,7 +101,7 @@ def record_start(
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     try:
-        entries = _write_archive(workspace, listing, folder / ARCHIVE)
+        entries = write(workspace, listing, folder / ARCHIVE)
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return {"kind": "unrecorded", "reason": f"the snapshot could not be written: {exc}", **noted}
@@ -153,31 +139,6 @@ def copy_record(source: Path, limits: SnapshotLimits) -> dict[str, Any]:
     }
 
 
-def _write_archive(workspace: Path, listing: list[tuple[str, os.stat_result]], target: Path) -> list[mf.Entry]:
-    entries = []
-    hashes: dict[tuple[int, int], str] = {}  # hard links: the content hashed under the first name
-    with tarfile.TarFile(target, "w", format=tarfile.PAX_FORMAT, copybufsize=mf.CHUNK) as archive:
-        for path, info in listing:
-            full = workspace / path
-            if not stat.S_ISREG(info.st_mode):
-                member = archive.gettarinfo(str(full), arcname=path) if not stat.S_ISSOCK(info.st_mode) else None
-                if member is not None and not (member.ischr() or member.isblk() or member.isfifo()):
-                    archive.addfile(member)
-                entries.append(mf.entry_for(workspace, path, info))
-                continue
-            member = archive.gettarinfo(str(full), arcname=path)
-            inode = (info.st_dev, info.st_ino)
-            if member.islnk() and inode in hashes:
-                archive.addfile(member)
-            else:
-                with open(full, "rb") as handle:
-                    reader = _HashingReader(handle)
-                    archive.addfile(member, reader)  # type: ignore[arg-type]  # tarfile only calls read()
-                hashes[inode] = reader.sha.hexdigest()
-            entries.append(mf.entry_for(workspace, path, info, hashes[inode]))
-    return entries
-
-
 def located(start: Any, log_path: Path) -> Optional[dict[str, Any]]:
     """A header's ``start`` with its files made absolute, so a replay's or resume's log can name it too."""
     if not isinstance(start, dict) or not isinstance(start.get("kind"), str):
@@ -208,11 +169,10 @@ def restore(start: dict[str, Any], destination: Path, flag_hint: str) -> None:
             raise UsageError(
                 f"the run's starting workspace {archive} is missing; keep it beside the log, or {flag_hint}"
             )
-        with tarfile.open(archive, "r") as tar:
-            # Our own archive of the workspace, as trusted as the log whose commands replay runs:
-            # modes, absolute symlinks (a venv's python) and all are restored as they were.
-            trusted: dict[str, Any] = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
-            tar.extractall(destination, **trusted)
+        try:
+            extract(archive, destination)
+        except OSError as exc:
+            raise UsageError(f"the run's starting workspace {archive} cannot be unpacked: {exc}; {flag_hint}") from None
     elif kind == "copy":
         source = Path(str(start.get("source")))
         check_source(start, source, flag_hint)
