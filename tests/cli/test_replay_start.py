@@ -83,6 +83,16 @@ def test_verify_starts_from_the_recorded_workspace_and_cleans_up(project: Path) 
     assert (kept_at / "empty-dir").is_dir()
 
 
+def test_a_replay_leaves_no_temporary_directory_behind(project: Path) -> None:
+    (project / "ws").mkdir()
+    log, _ = record(project, [{"action": "run", "args": {"command": "echo hi > made.txt"}}])
+    for args in ((), ("--verify",), ("--verify", "--json")):
+        done = replay(project, log, *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert leftovers(project) == [], args
+        assert "kept at" not in done.stderr
+
+
 def test_an_empty_chosen_workspace_is_filled_and_a_missing_snapshot_is_one_line(project: Path) -> None:
     seeded_workspace(project)
     log, _ = record(project, READS_ITS_FILES)
