@@ -91,9 +91,9 @@ class Session:
         """Check the paths, build and start the runtime; on failure nothing is left running."""
         plan = self.plan
         check_run_paths(plan.workspace, plan.log_path)
-        if self.start_record is None and plan.log_path is not None:
-            self.start_record = record_workspace(plan)
         runtime = build_runtime(plan.config, workspace=plan.workspace, env=plan.env, output_dir=plan.output_dir)
+        if self.start_record is None and plan.log_path is not None:
+            self.start_record = record_workspace(plan, on_this_machine=not _on_ssh_host(runtime))
         if plan.catch_sigterm:
             raise_on_sigterm()
         self.runtime = runtime
@@ -160,12 +160,21 @@ def session_header(plan: SessionPlan, start: Optional[dict[str, Any]] = None) ->
     return make_header(plan.task, plan.config.to_dict(), workspace=workspace, **extra)
 
 
-def record_workspace(plan: SessionPlan) -> dict[str, Any]:
+def _on_ssh_host(runtime: Runtime) -> bool:
+    """Whether the runtime is ``ssh`` (its module is loaded if so; importing it here would slow every run)."""
+    ssh = sys.modules.get("agentexec.runtimes.ssh")
+    return ssh is not None and isinstance(runtime, ssh.SSHRuntime)
+
+
+def record_workspace(plan: SessionPlan, on_this_machine: bool = True) -> dict[str, Any]:
     """Store the starting workspace beside the log, saying on stderr when it is too large to store.
 
-    A log written on another machine (a Ray worker's) has no directory here to store it in.
+    A log written on another machine (a Ray worker's) has no directory here to store it in, and an
+    ``ssh`` runtime's workspace is a path on its host, not here.
     """
     assert plan.log_path is not None
+    if not on_this_machine:
+        return {"kind": "unrecorded", "reason": "the workspace is on the ssh runtime's host, not this machine"}
     core = plan.config.core
     limits = SnapshotLimits(core.snapshot_max_bytes, core.snapshot_max_files)
     if not plan.outputs_beside_log:

@@ -90,25 +90,25 @@ def record_start(
         return {"kind": "empty"}
     log_path = log_path.resolve()
     skip = excluded_inside(workspace, [*excluded, log_path, *log_path.parent.glob(log_path.name + ".*")])
-    listing = _listing(workspace, skip)
-    noted = {"excluded": sorted(skip)} if skip else {}
-    if not listing:
-        return {"kind": "empty", **noted}
-    reason = _too_large(listing, limits)
-    if reason is not None:
-        return {"kind": "unrecorded", "reason": reason, **noted}
+    noted: dict[str, Any] = {"excluded": sorted(skip)} if skip else {}
     folder = log_path.parent / (log_path.name + START_SUFFIX)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     try:
-        entries = write(workspace, listing, folder / ARCHIVE)
-    except OSError as exc:
+        listing = _listing(workspace, skip)
+        if not listing:
+            return {"kind": "empty", **noted}
+        reason = _too_large(listing, limits)
+        if reason is not None:
+            return {"kind": "unrecorded", "reason": reason, **noted}
         shutil.rmtree(folder, ignore_errors=True)
-        return {"kind": "unrecorded", "reason": f"the snapshot could not be written: {exc}", **noted}
-    (folder / MANIFEST).write_bytes(mf.encode(entries))
-    special = [e.path for e in entries if e.kind == "special"]
-    if special:
-        noted["not_restored"] = special[:20]  # fifos, sockets, devices: named, never silently dropped
+        folder.mkdir(parents=True)
+        entries = write(workspace, listing, folder / ARCHIVE)
+        (folder / MANIFEST).write_bytes(mf.encode(entries))
+    except OSError as exc:  # an unreadable directory, a full disk: the run goes on, unrecorded, and says so
+        shutil.rmtree(folder, ignore_errors=True)
+        return {"kind": "unrecorded", "reason": f"the snapshot could not be made: {exc}", **noted}
+    sockets = [path for path, info in listing if stat.S_ISSOCK(info.st_mode)]
+    if sockets:
+        noted["not_restored"] = sockets[:20]  # a socket cannot be archived: named, never silently dropped
     base = log_path.parent
     return {
         "kind": "snapshot",
