@@ -13,7 +13,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -21,6 +21,9 @@ from agentexec.errors import UsageError
 from agentexec.eventlog import result_record
 from agentexec.events import RECORD_KEYS, to_dict
 from agentexec.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from agentexec.replay.workspace import Prepared
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def open_recorded(log: Path, quiet: bool = False) -> Any:
     return recorded
 
 
-def _clean_up(workspace: Any, keep: bool) -> None:
+def _clean_up(workspace: Prepared, keep: bool) -> None:
     """Remove the replay's temporary workspace, or say where it is when asked to keep it."""
     if not workspace.temporary:
         return

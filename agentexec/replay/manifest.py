@@ -53,8 +53,11 @@ class Entry:
         )
 
 
-def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Every path under ``root`` (not ``root`` itself) in sorted order, with its ``lstat``; links not followed."""
+def walk(root: Path, skip: frozenset[str] | set[str] = frozenset()) -> Iterator[tuple[str, os.stat_result]]:
+    """Every path under ``root`` (not ``root`` itself) in sorted order, with its ``lstat``; links not followed.
+
+    The relative paths in ``skip`` are left out with everything below them, never entered.
+    """
     pending = [""]
     while pending:
         relative = pending.pop()
@@ -64,6 +67,8 @@ def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
         below = []
         for child in children:
             path = f"{relative}/{child.name}" if relative else child.name
+            if path in skip:
+                continue
             info = child.stat(follow_symlinks=False)
             yield path, info
             if stat.S_ISDIR(info.st_mode):

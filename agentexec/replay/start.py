@@ -61,12 +61,7 @@ def excluded_inside(workspace: Path, excluded: Iterable[Path]) -> set[str]:
 
 
 def _listing(workspace: Path, skip: set[str]) -> list[tuple[str, os.stat_result]]:
-    listing = []
-    for path, info in mf.walk(workspace):
-        if path in skip or any(path.startswith(f"{top}/") for top in skip):
-            continue
-        listing.append((path, info))
-    return listing
+    return list(mf.walk(workspace, skip))
 
 
 def _too_large(listing: list[tuple[str, os.stat_result]], limits: SnapshotLimits) -> Optional[str]:
