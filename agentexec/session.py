@@ -26,7 +26,7 @@ from agentexec.config import Config
 from agentexec.errors import UsageError
 from agentexec.eventlog import make_header
 from agentexec.events import Action, Observation
-from agentexec.loop import LogSink, Recorder, RunResult, Sink, run_task
+from agentexec.loop import LogSink, Recorder, RunResult, Sink, Stopped, run_task
 from agentexec.replay.start import SnapshotLimits, record_start
 from agentexec.runtimes.base import Runtime
 from agentexec.tasks import Task
@@ -198,6 +198,6 @@ def raise_on_sigterm() -> None:
     """Treat SIGTERM like Ctrl-C so the loop closes the log and cleans up before exiting."""
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        raise Stopped("interrupted by SIGTERM")
 
     signal.signal(signal.SIGTERM, handler)

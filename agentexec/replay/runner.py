@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from agentexec.errors import AgentexecError, UsageError
 from agentexec.events import Action, Observation, error
-from agentexec.loop import Recorder, RunResult, Sink, execute
+from agentexec.loop import Recorder, RunResult, Sink, execute, interrupt_reason
 from agentexec.outcomes import Outcome
 from agentexec.replay.paths import PathMap
 from agentexec.replay.source import RecordedRun, Step, steps
@@ -76,7 +76,7 @@ def replay(
         for step in select(run, start, stop):
             meta: dict[str, Any] = {"phase": step.phase} if step.phase else {}
             observation = replay_step(runtime, recorder, step, paths.action(step.action), **meta)
-            result.steps += 1
+            result.steps = recorder.steps
             divergence = verifier.check(step, observation) if verifier is not None else None
             if divergence is not None:
                 recorder.note(divergence.to_record())
@@ -123,10 +123,11 @@ def replay_step(runtime: Runtime, recorder: Recorder, step: Step, action: Action
         runtime.execute(action, lambda text: recorder.output(text, seq))
     except AgentexecError:
         pass  # the recorded observation stands for whatever the interrupted action returned
-    except KeyboardInterrupt:  # the user's own Ctrl-C, during the replay: stop as execute() does
+    except KeyboardInterrupt as exc:  # the user's own Ctrl-C (or SIGTERM) during the replay: stop as execute() does
         timer.cancel()
         runtime.interrupt()
-        recorder.event(error("interrupted by the user", interrupted=True).model_copy(update={"cause": seq}), **meta)
+        extras: dict[str, Any] = {"interrupted": True, **({"exit_code": 130} if action.action == "run" else {})}
+        recorder.event(error(interrupt_reason(exc), **extras).model_copy(update={"cause": seq}), **meta)
         raise
     finally:
         timer.cancel()
