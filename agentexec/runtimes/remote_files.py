@@ -25,7 +25,7 @@ from agentexec.protocol import (
     WriteFileRequest,
     raise_error,
 )
-from agentexec.runtimes.remote import Connection
+from agentexec.runtimes.connection import Connection
 from agentexec.transfer import FileWriter, TreeWriter, read_chunks, transfer_error, tree_chunks, write_all
 
 
