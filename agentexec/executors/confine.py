@@ -124,7 +124,12 @@ class Confinement:
                 except FileExistsError:
                     pass  # made meanwhile: opened (or refused) on the next round
             except OSError as exc:
-                if exc.errno == errno.ELOOP:  # a symlink swapped in after the readlink: never followed
+                # A symlink swapped in after the readlink is never followed: Linux says ELOOP, or
+                # ENOTDIR when O_DIRECTORY is checked first.
+                swapped = exc.errno == errno.ELOOP or (
+                    exc.errno == errno.ENOTDIR and _readlink(dir_fd, name) is not None
+                )
+                if swapped:
                     raise PathEscape(f"{shown}: {name!r} was replaced by a symlink while it was opened") from None
                 if exc.errno == errno.ENOTDIR:
                     raise NotADirectoryError(f"{shown}: {name!r} is not a directory") from None
