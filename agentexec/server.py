@@ -45,6 +45,8 @@ from agentexec.protocol import (
     WriteFileRequest,
     decode,
     error_response,
+    frame_size,
+    read_exact,
     response,
 )
 from agentexec.server_files import FileService
@@ -103,11 +105,13 @@ class Server:
 
     # -- output ----------------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
-        """Write one response line (made by ``protocol.response``)."""
+    def send(self, data: bytes, payload: bytes = b"") -> None:
+        """Write one response line (made by ``protocol.response``) and the raw bytes its frame announces."""
         with self._write_lock:
             try:
                 self.writer.write(data)
+                if payload:
+                    self.writer.write(payload)
                 self.writer.flush()
             except (BrokenPipeError, ValueError, OSError):
                 log.debug("client gone; dropped a response: %.80r", data)
@@ -128,13 +132,21 @@ class Server:
                 try:
                     request = decode(line, REQUEST)
                 except EventFormatError as exc:
+                    self.reader.read(frame_size(line))  # a bad chunk header's bytes: skipped, the stream stays in step
                     self.send(error_response(exc, _guess_id(line)))
                     continue
                 if isinstance(request, CloseRequest):
                     self.shutdown()
                     self.send(response("ok", request.id))
                     return
-                self.handle(request)
+                payload = b""
+                if isinstance(request, ChunkRequest) and request.size:
+                    try:
+                        payload = read_exact(self.reader, request.size)
+                    except EventFormatError:
+                        log.info("stdin closed inside a chunk; shutting down")
+                        return
+                self.handle(request, payload)
         finally:
             self.shutdown()
 
@@ -157,7 +169,7 @@ class Server:
             )
             self.send(error_response(exc))
 
-    def handle(self, request: Any) -> None:
+    def handle(self, request: Any, payload: bytes = b"") -> None:
         try:
             if isinstance(request, HelloRequest):
                 self.hello(request)
@@ -171,7 +183,7 @@ class Server:
             elif isinstance(request, WriteFileRequest):
                 self.files.open_write(request)
             elif isinstance(request, ChunkRequest):
-                self.files.chunk(request)
+                self.files.chunk(request, payload)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an error response
             log.warning("%s request %s failed: %s: %s", request.type, request.id, type(exc).__name__, exc)
             self.send(error_response(exc, request.id))

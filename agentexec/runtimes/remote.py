@@ -48,7 +48,9 @@ from agentexec.protocol import (
     ResultMessage,
     decode,
     encode,
+    frame_size,
     raise_error,
+    read_exact,
 )
 from agentexec.runtimes.base import OutputCallback, Runtime
 
@@ -57,6 +59,8 @@ log = logging.getLogger("agentexec.runtimes.remote")
 STDERR_LINES = 20
 #: Bound on start-up (imports, bwrap, an ssh handshake, a container start), however short response_timeout is.
 START_TIMEOUT = 120.0
+#: Chunks of a download held for its reader before the reader thread waits (each up to transfer.CHUNK_SIZE).
+QUEUED_CHUNKS = 8
 _EOF = None
 
 
@@ -112,11 +116,15 @@ class Connection:
             thread.start()
 
     def _read_stdout(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
+        stdout = self.process.stdout
+        assert stdout is not None
+        for line in stdout:
             try:
                 message = decode(line, RESPONSE)
+                if isinstance(message, ChunkMessage):  # a frame: its raw bytes follow the line
+                    message.data = read_exact(stdout, message.size)
             except EventFormatError as exc:
+                stdout.read(frame_size(line))
                 log.info("executor server wrote a line that is not a protocol message: %s", exc)
                 self.stderr_tail.append(f"[stdout, not protocol] {line.decode('utf-8', 'replace').rstrip()}")
                 continue
@@ -126,6 +134,8 @@ class Connection:
                 else:
                     route = self.routes.get(message.id)
                     targets = [route] if route is not None else []  # stale: nobody waits for it any more
+            if isinstance(message, ChunkMessage) and targets:
+                self._wait_for_room(message.id, targets[0])
             for target in targets:
                 target.put(message)
         with self._write_lock:
@@ -134,6 +144,12 @@ class Connection:
         for target in targets:
             target.put(_EOF)
 
+    def _wait_for_room(self, request_id: Optional[int], route: queue.Queue[Any]) -> None:
+        """Hold a download's next chunk until its reader has taken the earlier ones (or given up),
+        so the server's pipe, not this process's memory, absorbs a slow consumer."""
+        while request_id is not None and route.qsize() >= QUEUED_CHUNKS and self.routes.get(request_id) is route:
+            time.sleep(0.001)
+
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
         for raw in self.process.stderr:
@@ -141,11 +157,11 @@ class Connection:
             self.stderr_tail.append(line)
             log.debug("server: %s", line)
 
-    def send(self, make: Any, request_id: Optional[int] = None, **fields: Any) -> int:
+    def send(self, make: Any, request_id: Optional[int] = None, payload: bytes = b"", **fields: Any) -> int:
         """Send a request built by ``make(type=..., id=..., **fields)``; return its id.
 
         A new request gets a fresh id and a queue its responses are routed to; a ``chunk`` of a
-        write reuses its ``write_file``'s ``request_id``.
+        write reuses its ``write_file``'s ``request_id`` and carries its raw bytes as ``payload``.
         """
         with self._write_lock:
             if request_id is None:
@@ -159,6 +175,8 @@ class Connection:
             assert self.process.stdin is not None
             try:
                 self.process.stdin.write(encode(request))
+                if payload:
+                    self.process.stdin.write(payload)
                 self.process.stdin.flush()
             except (BrokenPipeError, OSError, ValueError):
                 raise RuntimeFailure(self.describe_death("the executor server stopped reading requests")) from None
