@@ -13,6 +13,7 @@ from rich.text import Text
 from agentexec.eventlog import result_record
 from agentexec.events import describe_action
 from agentexec.loop import RunResult
+from agentexec.task_files import describe_transfer
 
 MAX_SHOWN_LINES = 40
 
@@ -44,6 +45,9 @@ class RichView:
     def record(self, record: dict[str, Any]) -> None:
         if "output" in record:
             self._stream(record)
+        elif "transfer" in record:
+            note = record["transfer"]
+            self.console.print(Text(describe_transfer(note), style="red" if note.get("error") else "dim"))
         elif "action" in record:
             phase = "check " if record.get("phase") == "check" else ""
             line = Text(f"▶ {record['seq']} {phase}{record['action']} ", style="bold cyan")
