@@ -15,8 +15,11 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-from agentexec.errors import AgentexecError
+from pydantic import ValidationError
+
+from agentexec.errors import AgentexecError, UsageError
 from agentexec.eventlog import note_record
+from agentexec.events import describe_validation_error
 from agentexec.runtimes.base import Runtime
 from agentexec.tasks import Download, Task, Upload
 
@@ -49,6 +52,22 @@ class TaskFiles:
         self.downloads: list[Download] = list(task.download)
         self.runtime = runtime
         self.output_dir = Path(output_dir) if output_dir else None
+
+    @classmethod
+    def recorded(cls, task: Any, runtime: Runtime, output_dir: Optional[str]) -> Optional[TaskFiles]:
+        """The files of a log header's task, for a replay to carry as the run did; None when it has none.
+
+        Only ``upload`` and ``download`` are read (an imported trajectory's task is no agentexec
+        task); upload paths were made absolute when the run loaded its task file.
+        """
+        if not isinstance(task, dict) or not (task.get("upload") or task.get("download")):
+            return None
+        try:
+            wanted = Task.model_validate({"upload": task.get("upload") or [], "download": task.get("download") or []})
+        except ValidationError as exc:
+            what = describe_validation_error(exc)
+            raise UsageError(f"the log's task has bad upload/download entries: {what}") from None
+        return cls(wanted, runtime, output_dir)
 
     def __bool__(self) -> bool:
         return bool(self.uploads or self.downloads)
