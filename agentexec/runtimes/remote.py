@@ -106,7 +106,10 @@ class Connection:
         self.routes: dict[int, queue.Queue[Any]] = {}
         self._ended = False
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one request (and its frame) at a time onto stdin
+        # The routes have a lock of their own: the reader thread must route responses while a
+        # sender blocks on a full stdin pipe, or a server answering meanwhile would wait forever.
+        self._routes_lock = threading.Lock()
         self._next_id = 0
         self._threads = [
             threading.Thread(target=self._read_stdout, daemon=True, name="server-stdout"),
@@ -128,7 +131,7 @@ class Connection:
                 log.info("executor server wrote a line that is not a protocol message: %s", exc)
                 self.stderr_tail.append(f"[stdout, not protocol] {line.decode('utf-8', 'replace').rstrip()}")
                 continue
-            with self._write_lock:
+            with self._routes_lock:
                 if message.id is None:  # an error about no particular request: every waiter hears it
                     targets = list(self.routes.values()) if isinstance(message, ErrorMessage) else []
                 else:
@@ -138,7 +141,7 @@ class Connection:
                 self._wait_for_room(message.id, targets[0])
             for target in targets:
                 target.put(message)
-        with self._write_lock:
+        with self._routes_lock:
             self._ended = True
             targets = list(self.routes.values())
         for target in targets:
@@ -163,7 +166,7 @@ class Connection:
         A new request gets a fresh id and a queue its responses are routed to; a ``chunk`` of a
         write reuses its ``write_file``'s ``request_id`` and carries its raw bytes as ``payload``.
         """
-        with self._write_lock:
+        with self._routes_lock:
             if request_id is None:
                 self._next_id += 1
                 request_id = self._next_id
@@ -171,7 +174,8 @@ class Connection:
                 self.routes[request_id] = route
                 if self._ended:
                     route.put(_EOF)
-            request: BaseModel = make(id=request_id, **fields)
+        request: BaseModel = make(id=request_id, **fields)
+        with self._write_lock:
             assert self.process.stdin is not None
             try:
                 self.process.stdin.write(encode(request))
@@ -207,7 +211,7 @@ class Connection:
 
     def forget(self, request_id: int) -> None:
         """Stop routing responses to ``request_id`` (answered, or its caller gave up)."""
-        with self._write_lock:
+        with self._routes_lock:
             self.routes.pop(request_id, None)
 
     @property

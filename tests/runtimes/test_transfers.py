@@ -15,6 +15,8 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -209,3 +211,34 @@ def test_a_large_transfer_streams_with_bounded_memory_on_both_sides(runtime: str
     added = json.loads(probe.stdout.splitlines()[-1])
     assert added["client"] < 64 and added["server"] < 64, added
     assert big.with_suffix(".back").read_bytes() == big.read_bytes()
+
+
+@pytest.mark.parametrize("runtime", REMOTE)
+def test_an_upload_and_a_download_side_by_side_both_complete(runtime: str, tmp_path: Path) -> None:
+    """Two threads on one connection: frames of both directions interleave without either waiting forever."""
+    block = os.urandom(1 << 20)
+    (tmp_path / "up.bin").write_bytes(block * 24)
+    with agentexec.connect(runtime=runtime, workspace=tmp_path / "ws") as rt:
+        rt.write_file("down.bin", block[::-1] * 24)
+        failures: list[BaseException] = []
+
+        def guarded(work: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    work()
+                except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+                    failures.append(exc)
+
+            return run
+
+        threads = [
+            threading.Thread(target=guarded(lambda: rt.upload(tmp_path / "up.bin", "up.bin"))),
+            threading.Thread(target=guarded(lambda: rt.download("down.bin", tmp_path / "down.bin"))),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads) and not failures, failures
+    assert (tmp_path / "ws/up.bin").read_bytes() == block * 24
+    assert (tmp_path / "down.bin").read_bytes() == block[::-1] * 24
