@@ -217,6 +217,15 @@ def response(message_type: str, request_id: Optional[int], **fields: Any) -> byt
     return to_json({"id": request_id, "type": message_type, **fields}, inf_nan_mode="null") + b"\n"
 
 
+def guess_id(line: bytes) -> Optional[int]:
+    """The id of a request that failed validation, when it has a usable one."""
+    try:
+        value = json.loads(line).get("id")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def frame_size(line: bytes) -> int:
     """How many raw bytes follow ``line``: its ``size`` when it is a ``chunk`` header, else 0.
 

@@ -17,7 +17,6 @@ File transfers never wait for actions: a ``read_file`` streams from a thread of 
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import queue
@@ -46,6 +45,7 @@ from agentexec.protocol import (
     decode,
     error_response,
     frame_size,
+    guess_id,
     read_exact,
     response,
 )
@@ -133,7 +133,7 @@ class Server:
                     request = decode(line, REQUEST)
                 except EventFormatError as exc:
                     self.reader.read(frame_size(line))  # a bad chunk header's bytes: skipped, the stream stays in step
-                    self.send(error_response(exc, _guess_id(line)))
+                    self.send(error_response(exc, guess_id(line)))
                     continue
                 if isinstance(request, CloseRequest):
                     self.shutdown()
@@ -357,15 +357,6 @@ def _end_startup() -> None:
     """
     gc.freeze()
     gc.enable()
-
-
-def _guess_id(line: bytes) -> Optional[int]:
-    """The id of a request that failed validation, when it has a usable one."""
-    try:
-        value = json.loads(line).get("id")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def protocol_streams() -> tuple[BinaryIO, BinaryIO]:
