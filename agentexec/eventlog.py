@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Optional
 
-from agentexec import __version__
 from agentexec.errors import EventFormatError, EventLogWriteError
+from agentexec.version import __version__
 
 LOG_FORMAT = 1
 

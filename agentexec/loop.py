@@ -21,6 +21,7 @@ from agentexec.events import Action, Observation, Output, as_action, error, to_d
 from agentexec.outcomes import Outcome
 from agentexec.runtimes.base import Runtime
 from agentexec.secrets import Masker, StreamMasker, masker_for
+from agentexec.streamed import StreamsForTheLog
 from agentexec.tasks import Task
 
 
@@ -30,7 +31,8 @@ class RunResult:
 
     task_id: str
     outcome: str  # an ``Outcome``, or what an agent's ``StopRun`` named
-    steps: int = 0
+    steps: int = 0  # actions that are steps (``is_step``), counted by the ``Recorder``
+    errors: int = 0  # error observations, counted by the ``Recorder``
     duration: float = 0.0
     passed: bool = False
     message: str = ""
@@ -50,6 +52,7 @@ class RunResult:
             "outcome": str(self.outcome),
             "passed": self.passed,
             "steps": self.steps,
+            "errors": self.errors,
             "duration": round(self.duration, 3),
             "message": self.message,
             "log": self.log_path,
@@ -67,18 +70,39 @@ class Sink(Protocol):
     def finish(self, result: RunResult) -> None: ...
 
 
+class Stopped(KeyboardInterrupt):
+    """An interrupt that did not come from a person's Ctrl-C (SIGTERM, a batch engine's timeout).
+
+    It is a ``KeyboardInterrupt`` so that every place that cleans up after Ctrl-C cleans up after it
+    too; it carries why, so the log says that instead of "interrupted by the user"."""
+
+
+def interrupt_reason(exc: KeyboardInterrupt) -> str:
+    """Why a run or action was interrupted, in words for its log and final line."""
+    return str(exc) if isinstance(exc, Stopped) and str(exc) else "interrupted by the user"
+
+
+def is_step(phase: Optional[str]) -> bool:
+    """What a step is, wherever steps are counted (run, replay, resume, shell, batch): one action the
+    agent (or the person at the shell, or the recording being replayed) took. The task's checks,
+    run after the agent is done, are not steps."""
+    return phase != "check"
+
+
 class LogSink:
-    """Writes the event log: header, then actions and observations (output chunks are not kept)."""
+    """Writes the event log: header, then actions and observations, and a streamed output the
+    observation does not hold (``agentexec.streamed``)."""
 
     def __init__(self, path: str) -> None:
         self.writer = EventLogWriter(path)
+        self.kept = StreamsForTheLog()
 
     def header(self, header: dict[str, Any]) -> None:
         self.writer.write(header)
 
     def record(self, record: dict[str, Any]) -> None:
-        if "output" not in record:
-            self.writer.write(record)
+        for kept in self.kept.to_write(record):
+            self.writer.write(kept)
 
     def finish(self, result: RunResult) -> None:
         self.writer.write(result_record(result.to_dict()))
@@ -94,6 +118,9 @@ class Recorder:
     def __init__(self, sinks: list[Sink], masker: Optional[Masker] = None) -> None:
         self.sinks = sinks
         self.seq = 0
+        #: What the run's result reports, counted here once for every kind of run.
+        self.steps = 0
+        self.errors = 0
         self.masker = masker_for(None, os.environ) if masker is None else masker
         self._streams: dict[int, StreamMasker] = {}
 
@@ -107,6 +134,10 @@ class Recorder:
         if cause is not None and cause in self._streams:
             self._send_output(self._streams.pop(cause).flush(), cause)
         self.seq += 1
+        if isinstance(event, Action) and is_step(meta.get("phase")):
+            self.steps += 1
+        elif isinstance(event, Observation) and event.is_error:
+            self.errors += 1
         record = stamp(self.masker.record({**to_dict(event), **meta}), self.seq)
         for sink in self.sinks:
             sink.record(record)
@@ -130,6 +161,8 @@ class Recorder:
             sink.record(record)
 
     def finish(self, result: RunResult) -> None:
+        """Report the result, with the steps and errors this recorder counted."""
+        result.steps, result.errors = self.steps, self.errors
         for sink in self.sinks:
             sink.finish(result)
 
@@ -161,9 +194,11 @@ def execute(
     seq = recorder.event(act, **meta, **({"usage": usage} if usage else {}))
     try:
         observation = runtime.execute(act, lambda text: recorder.output(text, seq))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         runtime.interrupt()
-        recorder.event(error("interrupted by the user", interrupted=True).model_copy(update={"cause": seq}), **meta)
+        # An interrupted command ends as bash reports one ended by Ctrl-C: exit code 130.
+        extras: dict[str, Any] = {"interrupted": True, **({"exit_code": 130} if act.action == "run" else {})}
+        recorder.event(error(interrupt_reason(exc), **extras).model_copy(update={"cause": seq}), **meta)
         raise
     except AgentexecError as exc:
         observation = error(str(exc))
@@ -222,7 +257,6 @@ def run_task(
                 break
         else:
             result.message = f"stopped after max_iterations={max_iterations} without finish"
-        result.steps = state.iteration
         if result.outcome == Outcome.FINISHED:
             result.passed = True
         if task.check and result.outcome != Outcome.INTERRUPTED:
@@ -230,13 +264,11 @@ def run_task(
                 observation = execute(runtime, recorder, check, phase="check")
                 result.checks.append({"action": check.action, "passed": check_passed(observation)})
             result.passed = result.outcome == Outcome.FINISHED and all(c["passed"] for c in result.checks)
-    except KeyboardInterrupt:
-        result.outcome, result.passed, result.message = Outcome.INTERRUPTED, False, "interrupted by the user"
-        result.steps = state.iteration
+    except KeyboardInterrupt as exc:
+        result.outcome, result.passed, result.message = Outcome.INTERRUPTED, False, interrupt_reason(exc)
     except Exception as exc:  # noqa: BLE001 - an agent or runtime bug fails this task, not the caller
         result.outcome, result.passed = Outcome.ERROR, False
         result.message = f"{type(exc).__name__}: {exc}"
-        result.steps = state.iteration
     if stage is not None and (problems := stage.after(recorder)):
         result.message = "; ".join([*([result.message] if result.message else []), *problems])
     result.duration = time.monotonic() - started

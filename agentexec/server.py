@@ -26,7 +26,6 @@ import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Optional
 
-from agentexec import __version__
 from agentexec.errors import AgentexecError, EventFormatError
 from agentexec.events import Action, Output, as_action, error, to_dict
 from agentexec.executors.base import BaseActionExecutor
@@ -50,6 +49,7 @@ from agentexec.protocol import (
     response,
 )
 from agentexec.server_files import FileService
+from agentexec.version import __version__
 
 log = logging.getLogger("agentexec.server")
 

@@ -25,7 +25,7 @@ from agentexec.config import Config
 from agentexec.errors import UsageError
 from agentexec.eventlog import make_header
 from agentexec.events import Action, Observation
-from agentexec.loop import LogSink, Recorder, RunResult, Sink, run_task
+from agentexec.loop import LogSink, Recorder, RunResult, Sink, Stopped, run_task
 from agentexec.runtimes.base import Runtime
 from agentexec.task_files import TaskFiles
 from agentexec.tasks import Task
@@ -168,6 +168,6 @@ def raise_on_sigterm() -> None:
     """Treat SIGTERM like Ctrl-C so the loop closes the log and cleans up before exiting."""
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        raise Stopped("interrupted by SIGTERM")
 
     signal.signal(signal.SIGTERM, handler)

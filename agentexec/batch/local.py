@@ -26,7 +26,7 @@ from typing import Any, Optional
 from agentexec.batch.engine import STOP_GRACE, Completion, lost_result, stopped_result
 from agentexec.batch.forkserver import EXITED, STARTED, ForkServer
 from agentexec.batch.jobs import Job
-from agentexec.batch.worker import OUTCOME_SIZE
+from agentexec.batch.worker import OUTCOME_SIZE, TIMEOUT_SIGNAL
 
 #: Imported once in the fork server, so each worker starts with them loaded. ``encodings.ascii``
 #: is the codec the standard ``write`` action reads ``/proc/self/status`` with: imported in each
@@ -153,7 +153,7 @@ class LocalEngine:
                 slot.pid = pid
                 self.pids[pid] = slot
                 if slot.stop_reason is not None:  # stopped before it started
-                    self._signal(slot, signal.SIGTERM)
+                    self._signal(slot, _stop_signal(slot.stop_reason))
             elif kind == EXITED and pid in self.pids:
                 self.pids.pop(pid).exitcode = value
         if not self.server.alive:
@@ -193,7 +193,7 @@ class LocalEngine:
         if slot.stop_reason is not None:
             return
         slot.stop_reason, slot.kill_at = reason, now + STOP_GRACE
-        self._signal(slot, signal.SIGTERM)
+        self._signal(slot, _stop_signal(reason))
 
     @staticmethod
     def _signal(slot: Slot, signum: int) -> None:
@@ -204,6 +204,11 @@ class LocalEngine:
             os.kill(slot.pid, signum)
         except ProcessLookupError:
             pass
+
+
+def _stop_signal(reason: str) -> signal.Signals:
+    """The signal that asks a worker to stop, telling it why: its timeout, or anything else."""
+    return TIMEOUT_SIGNAL if reason == "timeout" else signal.SIGTERM
 
 
 def _read(slot: Slot) -> None:

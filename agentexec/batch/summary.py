@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from agentexec import __version__
+from agentexec.version import __version__
 
 STATUSES = ("passed", "failed", "error", "cancelled", "not_run")
 #: Statuses a re-run skips by default, and with ``--rerun-failed``.
@@ -106,12 +106,10 @@ class Summary:
         counts = {status: 0 for status in STATUSES}
         for entry in self.entries.values():
             counts[entry["status"]] += 1
-        ran = sum(counts[s] for s in FINISHED)
-        return {
-            "tasks": len(self.entries),
-            **counts,
-            "pass_rate": round(counts["passed"] / ran, 4) if ran else None,
-        }
+        tasks = len(self.entries)
+        # Of every task in the batch: one that was cancelled or never ran has not passed, so an
+        # interrupted batch cannot read 100% with tasks left undone.
+        return {"tasks": tasks, **counts, "pass_rate": round(counts["passed"] / tasks, 4) if tasks else None}
 
     def data(self) -> dict[str, Any]:
         totals = self.totals()

@@ -24,11 +24,14 @@ from agentexec.batch.jobs import Job, config_from_data, unpack
 from agentexec.eventlog import result_record
 from agentexec.executors import ActionExecutor
 from agentexec.loading import KINDS, registered
-from agentexec.loop import LogSink, RunResult, Sink
+from agentexec.loop import LogSink, RunResult, Sink, Stopped
 from agentexec.outcomes import Outcome
 from agentexec.session import Session, SessionPlan, session_header
+from agentexec.streamed import StreamsForTheLog
 from agentexec.tasks import Task
 
+#: How the local engine stops a task at its timeout (SIGTERM stops it for any other reason).
+TIMEOUT_SIGNAL = signal.SIGUSR1
 #: Prefix of a local worker's outcome on its pipe: the length of the pickle that follows.
 OUTCOME_SIZE = struct.Struct("!Q")
 
@@ -47,6 +50,7 @@ class MemorySink:
 
     def __init__(self, on_line: Optional[Callable[[str], None]] = None) -> None:
         self.lines: list[str] = []
+        self.kept = StreamsForTheLog()
         #: Sees each line as it is made, so a driver can keep the log of a worker killed before it returns.
         self.on_line = on_line
 
@@ -59,8 +63,8 @@ class MemorySink:
         self._add(json.dumps(header, ensure_ascii=False))
 
     def record(self, record: dict[str, Any]) -> None:
-        if "output" not in record:
-            self._add(json.dumps(record, ensure_ascii=False))
+        for kept in self.kept.to_write(record):  # as the log file keeps them
+            self._add(json.dumps(kept, ensure_ascii=False))
 
     def finish(self, result: RunResult) -> None:
         self._add(json.dumps(result_record(result.to_dict()), ensure_ascii=False))
@@ -151,12 +155,17 @@ def process_main(job: Job, result_fd: int) -> NoReturn:
     tasks finish: SIGINT is caught and dropped here (a handler, not SIG_IGN, so the task's own
     processes still get Ctrl-C after exec). SIGTERM is how the driver asks the task to stop; it
     becomes KeyboardInterrupt, so the loop records the interruption and closes the log and runtime.
+    The engine stops a task at its timeout with ``TIMEOUT_SIGNAL`` instead, so the log says so.
     The outcome is a pickle behind its 8-byte length, so the driver knows when it has all of it.
     """
     signal.signal(signal.SIGINT, lambda signum, frame: None)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _stop_with("interrupted: the batch was cancelled"))
+    if job.timeout:
+        timeout_reason = f"task timeout of {job.timeout:g} s reached; the batch engine stopped it"
+        signal.signal(TIMEOUT_SIGNAL, _stop_with(timeout_reason))
     outcome = run_job(job)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(TIMEOUT_SIGNAL, signal.SIG_IGN)
     data = pickle.dumps(outcome)
     try:
         with open(result_fd, "wb", closefd=True) as pipe:
@@ -168,5 +177,10 @@ def process_main(job: Job, result_fd: int) -> NoReturn:
     os._exit(0)
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def _stop_with(reason: str) -> Callable[[int, Any], None]:
+    """A signal handler that stops the task as Ctrl-C would, saying why in its log."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Stopped(reason)
+
+    return handler

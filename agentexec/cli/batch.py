@@ -180,6 +180,9 @@ def print_summary(console: Console, data: dict[str, Any], path: str) -> None:
     )
     missing = [e["id"] for e in data["tasks"] if e["status"] in ("not_run", "cancelled")]
     if missing:
-        note = f"did not run to the end: {', '.join(missing)} (run the same command again to resume)"
+        note = (
+            f"did not run to the end (counted as not passed): {', '.join(missing)}"
+            " (run the same command again to resume)"
+        )
         console.print(Text(note, style="yellow"), soft_wrap=True)
     console.print(f"summary: {escape(path)}", soft_wrap=True)

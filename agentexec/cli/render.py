@@ -13,9 +13,30 @@ from rich.text import Text
 from agentexec.eventlog import result_record
 from agentexec.events import describe_action
 from agentexec.loop import RunResult
+from agentexec.streamed import StreamedText
 from agentexec.task_files import describe_transfer
 
 MAX_SHOWN_LINES = 40
+#: How a command left running is described, by why its action returned (``timed_out``).
+RUNNING = {
+    "waiting_for_input": "waiting for input",
+    "timeout": "still running at its timeout",
+    "no_output_timeout": "still running, no output for a while",
+}
+
+
+def count(number: int, noun: str) -> str:
+    """``1 step``, ``9 steps``, ``0 errors``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def shown_lines(text: str) -> str:
+    """At most ``MAX_SHOWN_LINES`` lines: the first and last halves, with how many were left out."""
+    lines = text.splitlines()
+    if len(lines) > MAX_SHOWN_LINES:
+        cut = len(lines) - MAX_SHOWN_LINES
+        lines = lines[: MAX_SHOWN_LINES // 2] + [f"… {cut} lines not shown …"] + lines[-MAX_SHOWN_LINES // 2 :]
+    return "\n".join(lines)
 
 
 def action_summary(record: dict[str, Any]) -> str:
@@ -28,7 +49,7 @@ class RichView:
 
     def __init__(self, console: Optional[Console] = None) -> None:
         self.console = console or Console(highlight=False, soft_wrap=True)
-        self.streamed: set[int] = set()
+        self.streams: dict[int, StreamedText] = {}
         self.at_line_start = True
         self.sessions = {"default"}  # bash sessions seen: run lines are labelled once there are two
 
@@ -68,7 +89,7 @@ class RichView:
 
     def _stream(self, record: dict[str, Any]) -> None:
         text = record["output"]
-        self.streamed.add(record.get("cause", -1))
+        self.streams.setdefault(record.get("cause", -1), StreamedText()).feed(text)
         self.console.file.write(text)
         self.console.file.flush()
         self.at_line_start = text.endswith("\n")
@@ -80,30 +101,44 @@ class RichView:
         extras = record.get("extras", {})
         is_error = record["observation"] == "error"
         content = record.get("content", "")
-        if content and (record.get("cause") not in self.streamed or is_error):
-            lines = content.splitlines()
-            if len(lines) > MAX_SHOWN_LINES:
-                cut = len(lines) - MAX_SHOWN_LINES
-                lines = lines[: MAX_SHOWN_LINES // 2] + [f"… {cut} lines not shown …"] + lines[-MAX_SHOWN_LINES // 2 :]
-            self.console.print(Text("\n".join(lines), style="red" if is_error else "dim"))
+        stream = self.streams.pop(record.get("cause", -1), None)
+        unseen = stream.rest_of(content, extras) if stream is not None else content
+        if unseen:
+            self.console.print(Text(shown_lines(self.phrase(unseen)), style="red" if is_error else "dim"))
+        self.console.print(self.status_line(record))
+
+    def phrase(self, text: str) -> str:
+        """Content as this view's reader should read it (the shell rewords notes meant for an agent)."""
+        return text
+
+    def status_line(self, record: dict[str, Any]) -> Text:
+        """✓ or ✗ with the exit code, duration and notes; a command left running is neither."""
+        extras = record.get("extras", {})
+        is_error = record["observation"] == "error"
+        running = bool(extras.get("running"))
         status = []
-        if "exit_code" in extras:
+        if running:
+            status.append(RUNNING.get(str(extras.get("timed_out")), "still running"))
+        elif "exit_code" in extras:
             status.append(f"exit {extras['exit_code']}")
-        if extras.get("running"):
-            status.append(f"still running ({extras.get('timed_out')})")
         if "duration" in extras:
             status.append(f"{extras['duration']:.3f} s")
         for note in extras.get("notes", []):
-            status.append(str(note))
-        ok = not is_error and extras.get("exit_code", 0) == 0
-        mark, style = ("✓", "green") if ok else ("✗", "red")
-        self.console.print(Text(f"{mark} {record['observation']} " + " · ".join(status), style=style))
+            status.append(self.phrase(str(note)))
+        if running and not is_error:
+            mark, style = "…", "yellow"
+        elif not is_error and extras.get("exit_code", 0) == 0:
+            mark, style = "✓", "green"
+        else:
+            mark, style = "✗", "red"
+        return Text(f"{mark} {record['observation']} " + " · ".join(status), style=style)
 
     def finish(self, result: RunResult) -> None:
         """One summary line: outcome, verdict, steps, duration, checks, why it failed, the log's path."""
         style = "bold green" if result.passed else ("bold yellow" if result.outcome == "interrupted" else "bold red")
         verdict = "passed" if result.passed else "failed"
-        parts = [result.outcome, verdict, f"{result.steps} steps", f"{result.duration:.2f} s"]
+        parts = [result.outcome, verdict, count(result.steps, "step"), count(result.errors, "error")]
+        parts.append(f"{result.duration:.2f} s")
         if result.checks:
             parts.append(f"checks {sum(c['passed'] for c in result.checks)}/{len(result.checks)}")
         if result.message and not result.passed:

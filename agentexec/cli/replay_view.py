@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from agentexec.cli.render import RichView, action_summary
+from agentexec.cli.render import RichView, action_summary, count
 from agentexec.loop import RunResult
 
 #: Divergences shown with their full diff; later ones get one line each.
@@ -102,7 +102,12 @@ class LogView(RichView):
             self.console.print(Text("no result line: the run was interrupted or killed", style="bold yellow"))
             return
         outcome, passed = result.get("outcome", "?"), bool(result.get("passed"))
-        text = f"{outcome} · {'passed' if passed else 'failed'} · {result.get('steps', '?')} steps"
+        parts = [str(outcome), "passed" if passed else "failed"]
+        steps = result.get("steps")
+        parts.append(count(steps, "step") if isinstance(steps, int) else "? steps")
+        if isinstance(result.get("errors"), int):  # logs written before errors were counted have none
+            parts.append(count(result["errors"], "error"))
+        text = " · ".join(parts)
         if isinstance(result.get("duration"), (int, float)):
             text += f" · {result['duration']:.2f} s"
         if result.get("message") and not passed:

@@ -78,7 +78,6 @@ class Shell:
         self.exit_code: Optional[int] = None
         self.waiting = False  # a command is still running: lines are its input
         self.edited: list[str] = []  # paths of this session's edits, for /undo
-        self.steps = 0
         self.reader = LineReader(self.completions, console.file)
         self.sessions = ShellSessions(self.cwd)
 
@@ -152,7 +151,6 @@ class Shell:
 
     def act(self, act: Action) -> Optional[Observation]:
         """Execute an action through the loop's ``execute``; Ctrl-C interrupts it and returns here."""
-        self.steps += 1
         act = self.sessions.tag(act)
         try:
             observation = execute(self.runtime, self.recorder, act)
@@ -255,11 +253,18 @@ class Shell:
         if not rest:
             raise ValueError(f"usage: {usage}")
         if rest.startswith("{"):
-            self.act(as_action(parse_json_object(rest, usage)))
-            return
-        name, _, raw = rest.partition(" ")
-        args = parse_json_object(raw, usage) if raw.strip() else {}
-        self.act(Action(action=name, args=args))
+            act = as_action(parse_json_object(rest, usage))
+        else:
+            name, _, raw = rest.partition(" ")
+            act = Action(action=name, args=parse_json_object(raw, usage) if raw.strip() else {})
+        self.act(act.model_copy(update={"args": self.paths_in(act.args)}))
+
+    def paths_in(self, args: dict[str, Any]) -> dict[str, Any]:
+        """An action's path arguments (``path``, ``*_path``) as the user means them, as ``/read`` does."""
+        return {
+            key: self.path(value) if isinstance(value, str) and (key == "path" or key.endswith("_path")) else value
+            for key, value in args.items()
+        }
 
     def cmd_session(self, rest: str) -> None:
         (name,) = split(rest, "/session NAME", 0, 1) or [""]
@@ -367,7 +372,6 @@ def run_shell(runtime: Runtime, sinks: list[Sink], header: dict[str, Any], log_p
         result.outcome, result.passed, result.message = Outcome.INTERRUPTED, False, "terminated (SIGTERM)"
     finally:
         shell.reader.save()
-        result.steps = shell.steps
         result.duration = time.monotonic() - started
         recorder.finish(result)
     return result.exit_code

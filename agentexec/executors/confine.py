@@ -124,12 +124,9 @@ class Confinement:
                 except FileExistsError:
                     pass  # made meanwhile: opened (or refused) on the next round
             except OSError as exc:
-                # A symlink swapped in after the readlink is never followed: Linux says ELOOP, or
-                # ENOTDIR when O_DIRECTORY is checked first.
-                swapped = exc.errno == errno.ELOOP or (
-                    exc.errno == errno.ENOTDIR and _readlink(dir_fd, name) is not None
-                )
-                if swapped:
+                # A symlink swapped in after the readlink is never followed: O_NOFOLLOW refuses it
+                # with ELOOP, or with ENOTDIR since O_DIRECTORY is checked first.
+                if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and _is_symlink(dir_fd, name)):
                     raise PathEscape(f"{shown}: {name!r} was replaced by a symlink while it was opened") from None
                 if exc.errno == errno.ENOTDIR:
                     raise NotADirectoryError(f"{shown}: {name!r} is not a directory") from None
@@ -279,3 +276,10 @@ def _umask() -> int:
         mask = os.umask(0)
         os.umask(mask)
         return mask
+
+
+def _is_symlink(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False

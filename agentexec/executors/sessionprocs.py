@@ -97,6 +97,21 @@ def blocked_reading(pids: list[int], terminals: set[str]) -> bool:
     return False
 
 
+def would_die_of_sigint(pid: int) -> bool:
+    """Whether a SIGINT sent now would end ``pid``: it is alive, has none pending, and neither
+    ignores, catches nor blocks it. Such a process still running after a Ctrl-C never got it."""
+    bit = 1 << (signal.SIGINT - 1)
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            fields = dict(line.split(":", 1) for line in handle if ":" in line)
+    except OSError:
+        return False
+    if fields.get("State", "").strip().startswith(("Z", "X")):
+        return False
+    masks = ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+    return not any(int(fields.get(name, "0").strip() or "0", 16) & bit for name in masks)
+
+
 def holds_for_reading(pids: list[int], path: str) -> bool:
     """Whether one of ``pids`` has ``path`` open for reading (a pager reading keys from its terminal)."""
     for pid in pids:
@@ -148,7 +163,8 @@ def _kill(pid: int) -> None:
 
 #: Waits for EOF on stdin (this process closed the pipe or died), then kills every live process
 #: of session $SID, and every one started since bash ($SINCE) that carries $TAG, again while any is
-#: left. POSIX sh: on Debian that is dash, which starts in a third of bash's time, at every session.
+#: left, and removes the session's scratch directory ($SCRATCH). POSIX sh: on Debian that is dash,
+#: which starts in a third of bash's time, at every session.
 _WATCHDOG = r"""
 trap '' INT HUP TERM QUIT
 while read -r _; do :; done
@@ -165,13 +181,15 @@ for round in 1 2 3 4 5; do
       found=1
     fi
   done
-  [ -n "$found" ] || exit 0
+  [ -n "$found" ] || break
 done
+[ -z "$SCRATCH" ] || rm -rf "$SCRATCH"
 """
 
 
-def start_watchdog(sid: int, tag: str) -> tuple[subprocess.Popen, int]:
-    """A process outside the session that kills it when our end of a pipe closes, however we die."""
+def start_watchdog(sid: int, tag: str, scratch: str = "") -> tuple[subprocess.Popen, int]:
+    """A process outside the session that kills it when our end of a pipe closes, however we die,
+    and then removes its ``scratch`` directory (a killed agentexec would leave one per session)."""
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
         ["/bin/sh", "-c", _WATCHDOG],
@@ -182,6 +200,7 @@ def start_watchdog(sid: int, tag: str) -> tuple[subprocess.Popen, int]:
             "SID": str(sid),
             "SINCE": str(_start_time(sid) or 0),
             "TAG": f"{TAG_VARIABLE}={tag}",
+            "SCRATCH": scratch,
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         },
         start_new_session=True,

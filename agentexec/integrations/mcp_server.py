@@ -20,10 +20,10 @@ import anyio
 import mcp_types as types
 from mcp.server.lowlevel import Server
 
-from agentexec import __version__
 from agentexec.events import Action, Observation
 from agentexec.loop import Recorder, RunResult, execute
 from agentexec.runtimes.base import Runtime
+from agentexec.version import __version__
 
 #: Actions that steer agentexec's own loop; an MCP host has no loop for them to end.
 NOT_TOOLS = ("finish", "message")

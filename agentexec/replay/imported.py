@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from agentexec import __version__
 from agentexec.eventlog import LOG_FORMAT
 from agentexec.events import Action, Observation, to_dict
 from agentexec.replay.reader import Entry
+from agentexec.version import __version__
 
 
 @dataclass

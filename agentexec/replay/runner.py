@@ -80,7 +80,7 @@ def replay(
         for step in select(run, start, stop):
             meta: dict[str, Any] = {"phase": step.phase} if step.phase else {}
             observation = execute(runtime, recorder, paths.action(step.action), **meta)
-            result.steps += 1
+            result.steps = recorder.steps
             divergence = verifier.check(step, observation) if verifier is not None else None
             if divergence is not None:
                 recorder.note(divergence.to_record())

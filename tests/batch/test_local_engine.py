@@ -36,8 +36,9 @@ class OpsExecutor(ActionExecutor):
 
     @action
     def hang(self) -> str:
-        """Never return (ignores the polite stop, as a stuck C call would)."""
+        """Never return (ignores the polite stops, as a stuck C call would)."""
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         while True:
             time.sleep(1)
 
@@ -210,8 +211,12 @@ def test_a_task_timeout_comes_from_config(ops_project: Path) -> None:
     assert done.returncode == 1
     entry = summary(ops_project / "out")["tasks"][0]
     assert entry["outcome"] == "timeout", entry
-    # stopped politely: the loop logged the interruption and closed the log itself
-    assert read_log(ops_project / "out" / "logs" / "slow.jsonl")[-1]["result"]["outcome"] == "interrupted"
+    # stopped politely: the loop logged the interruption, saying why, and closed the log itself
+    log = read_log(ops_project / "out" / "logs" / "slow.jsonl")
+    assert log[-1]["result"]["outcome"] == "interrupted"
+    stopped = [r for r in log if r.get("observation") == "error"]
+    assert [r["content"] for r in stopped] == ["task timeout of 2 s reached; the batch engine stopped it"]
+    assert log[-1]["result"]["message"] == stopped[0]["content"]
 
 
 def start_batch(project: Path, *args: str) -> subprocess.Popen[str]:
@@ -254,6 +259,9 @@ def test_first_ctrl_c_lets_running_tasks_finish(naps: Path) -> None:
     data = summary(naps / "out")
     assert statuses(data) == {"n0": "passed", "n1": "not_run", "n2": "not_run", "n3": "not_run"}
     assert data["interrupted"] is True and data["complete"] is False and data["totals"]["not_run"] == 3
+    assert data["totals"]["pass_rate"] == 0.25  # of all four tasks: the three never run did not pass
+    shown = run_cli("show", "out/summary.json", cwd=naps)
+    assert "pass rate 25.0%" in shown.stdout and "not run 3" in shown.stdout, shown.stdout
     # running the same command again finishes the rest
     again = run_cli("batch", "t", "--out", "out", "--json", cwd=naps)
     assert again.returncode == 0
@@ -278,7 +286,9 @@ def test_second_ctrl_c_cancels_running_tasks(naps: Path) -> None:
     assert process.returncode == 130
     data = summary(naps / "out")
     assert statuses(data) == {"n0": "cancelled", "n1": "cancelled", "n2": "not_run", "n3": "not_run"}
-    assert read_log(naps / "out" / "logs" / "n0.jsonl")[-1]["result"]["outcome"] == "interrupted"
+    log = read_log(naps / "out" / "logs" / "n0.jsonl")
+    assert log[-1]["result"]["outcome"] == "interrupted"
+    assert log[-1]["result"]["message"] == "interrupted: the batch was cancelled"
 
 
 def children(pid: int) -> dict[int, str]:

@@ -50,7 +50,7 @@ def test_hello_example_streams_actions_and_summary(cli, hello: Path) -> None:
         assert observation in out
     assert "hello world (3)" in out
     summary = [line for line in out.splitlines() if line.startswith("finished · passed · 6 steps · ")]
-    assert len(summary) == 1 and summary[0].split(" · ")[3].endswith(" s")
+    assert len(summary) == 1 and summary[0].split(" · ")[4].endswith(" s")
     logs = list((hello / "logs").glob("*-hello.jsonl"))
     assert len(logs) == 1
     assert summary[0].endswith(f" · checks 1/1 · event log: {logs[0]}")
@@ -185,7 +185,7 @@ def test_failed_check_exits_1(cli, project: Path) -> None:
     write_json(project / "t.json", task)
     result = cli("run", "t.json", cwd=project)
     assert result.returncode == 1
-    assert "finished · failed · 1 steps" in result.stdout and "checks 0/1" in result.stdout
+    assert "finished · failed · 1 step · 0 errors" in result.stdout and "checks 0/1" in result.stdout
 
 
 def test_max_iterations_stops_the_run(cli, project: Path) -> None:

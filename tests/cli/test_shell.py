@@ -89,7 +89,7 @@ def test_commands_edits_custom_action_and_history(home: Path) -> None:
     prompt(child)
     assert (home / "ws" / "sub" / "notes.txt").read_text() == "alpha\nbeta\n"
     child.send("/action cou\t")  # tab completes the custom action's name
-    child.sendline('{"path": "sub/notes.txt"}')
+    child.sendline('{"path": "notes.txt"}')  # relative to the shell's cwd (ws/sub), as /read is
     child.expect(r"count_lines.*\r\n2\r\n")
     prompt(child)
     child.sendline("/actions")
@@ -109,6 +109,7 @@ def test_commands_edits_custom_action_and_history(home: Path) -> None:
     names = [r["action"] for r in log if "action" in r]
     assert names == ["run", "run", "write", "read", "edit", "edit", "count_lines"]
     assert [r for r in log if "action" in r][4]["args"]["path"].endswith("ws/sub/notes.txt")
+    assert [r for r in log if "action" in r][6]["args"]["path"].endswith("ws/sub/notes.txt")
     assert log[-1]["result"]["outcome"] == "finished"
     history = (home / "data" / "agentexec" / "shell_history").read_text()
     assert "echo hello-$((40+2)); false" in history and "gamma" not in history  # /write lines stay out
@@ -145,7 +146,8 @@ def test_ctrl_c_interrupts_the_command_then_ends_the_session(home: Path) -> None
     child.close()
     assert child.exitstatus == 0
     log = read_log(home / "session.jsonl")
-    assert any(r.get("extras", {}).get("interrupted") for r in log if "observation" in r)
+    interrupted = [r for r in log if r.get("extras", {}).get("interrupted")]
+    assert [r["extras"]["exit_code"] for r in interrupted] == [130]  # as the prompt said: [130]
     assert log[-1]["result"]["outcome"] == "finished"
     assert [a["args"]["command"] for a in actions_of(home)][-1] == "echo still-here"
 
@@ -172,6 +174,24 @@ def test_running_command_gets_the_next_line_as_input(home: Path) -> None:
         {"command": "/typed", "is_input": True},
         {"command": "C-d", "is_input": True},
     ]
+
+
+def test_a_command_waiting_for_input_is_shown_running_with_a_note_for_a_person(home: Path) -> None:
+    child = spawn(home, AGENTEXEC_EXECUTOR_NO_OUTPUT_TIMEOUT="1")
+    child.sendline('read -p "name? " x; echo "hello $x"')
+    child.expect(r"\[running\] input> ")
+    shown = child.before
+    child.sendline("world")
+    child.expect("hello world")
+    prompt(child, "0")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    assert "… run waiting for input" in shown or "… run still running" in shown, shown
+    assert "exit -1" not in shown and "✗" not in shown
+    assert "press Enter on an empty line to wait for more output" in shown
+    assert "is_input" not in shown and "C-c" not in shown
+    running = [r for r in read_log(home / "session.jsonl") if r.get("extras", {}).get("running")]
+    assert "is_input=true" in running[0]["content"]  # the log keeps the executor's own words
 
 
 def test_bad_flags_are_one_line(home: Path) -> None:

@@ -100,13 +100,14 @@ def test_signal_interrupts_the_action_and_closes_the_log(project: Path, slow_run
     assert proc.returncode == 130, out + err
     assert time.monotonic() - sent < 3
     assert "Traceback" not in out + err
-    header, action, observation, final = read_log(log)
+    header, action, streamed, observation, final = read_log(log)
     assert header["task"]["id"] == "slow"
+    assert streamed == {"output": "started\n", "cause": action["seq"]}  # shown live, not in the content
     assert action["action"] == "run" and action["args"]["command"] == "echo started; sleep 30"
     assert observation["observation"] == "error" and observation["cause"] == action["seq"]
     assert observation["extras"]["interrupted"] is True and "interrupted" in observation["content"]
     assert final["result"]["outcome"] == "interrupted" and final["result"]["passed"] is False
-    assert "interrupted · failed · 1 steps" in out
+    assert "interrupted · failed · 1 step" in out
     assert not [pid for pid in sleeps if Path(f"/proc/{pid}").exists()]
 
 

@@ -262,10 +262,17 @@ def test_no_process_survives_agentexec_being_stopped(tmp_path, how):
         time.sleep(0.05)  # "echo $$" is printed before the last sleep starts
     assert len(session_members(sid)) >= 4  # the escapers may not have left yet
     escaped = escaped_pids(tmp_path)
+    links = [os.readlink(fd) for fd in Path(f"/proc/{process.pid}/fd").iterdir()]
+    scratch = {Path(link).parent for link in links if "/agentexec-bash-" in link}
+    assert len(scratch) == 1, links
     process.send_signal(how)
     process.communicate(timeout=30)
     assert wait_until_empty(sid) == []
     assert wait_until_dead(escaped) == []
+    directory, deadline = scratch.pop(), time.monotonic() + 10
+    while directory.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not directory.exists(), "the session's scratch directory outlived it"
 
 
 # -- interrupts racing the command line ---------------------------------------------------------
@@ -308,4 +315,43 @@ def test_an_interrupt_before_the_command_is_sent_cancels_it(tmp_path):
         after = session.run("echo ok", timeout=5)
         assert (after.output, after.exit_code) == ("ok\n", 0)
     finally:
+        session.close()
+
+
+def test_a_ctrl_c_sent_while_bash_forks_the_command_is_not_lost(tmp_path):
+    """A Ctrl-C that lands while bash is forking the first process of a command (bash itself, or the
+    child before its exec, takes it) must still stop the command list: "late" never prints."""
+    session = BashSession(tmp_path)
+    session.start()
+    try:
+        for attempt in range(60):
+            left = session.run(f"sleep 3; echo late{attempt}", timeout=0.001 * (attempt % 3))
+            stopped = session.run("C-c", is_input=True, timeout=10) if left.running else left
+            assert "late" not in left.output + stopped.output, (attempt, stopped)
+            assert stopped.exit_code == 130, (attempt, stopped)
+    finally:
+        session.close()
+
+
+def test_interrupts_from_another_thread_never_take_a_commands_end_marker(tmp_path):
+    """``interrupt()`` waits for a command nobody reads; it must never read while a ``run()`` does,
+    or it takes that command's end marker and the run waits for a marker that already came."""
+    session = BashSession(tmp_path)
+    session.start()
+    stop = threading.Event()
+
+    def interrupt_again_and_again() -> None:
+        while not stop.is_set():
+            session.interrupt()
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=interrupt_again_and_again)
+    thread.start()
+    try:
+        for attempt in range(150):
+            result = session.run(f"echo {attempt}", timeout=20, no_output_timeout=10)
+            assert not result.running and result.exit_code in (0, 130), (attempt, result)
+    finally:
+        stop.set()
+        thread.join()
         session.close()

@@ -192,3 +192,14 @@ def test_pagers_do_not_wait_and_less_can_be_quit(rt):
 def test_input_without_a_running_command_says_so(rt):
     obs = send(rt, "hello")
     assert "no command is running" in obs.content
+
+
+def test_a_commands_own_int_trap_persists_to_the_next_command(rt):
+    """Between commands bash ignores SIGINT (so a stray Ctrl-C cannot cut the next command line);
+    a trap the agent set is put back for its next command, and the default comes back too."""
+    run(rt, "trap 'echo caught' INT")
+    assert run(rt, "trap -p INT").content == "trap -- 'echo caught' SIGINT\n"
+    run(rt, "trap - INT")
+    assert run(rt, "trap -p INT").content == ""
+    assert run(rt, "sleep 5", timeout=0.2).extras.get("running")
+    assert send(rt, "C-c").extras["exit_code"] == 130

@@ -24,9 +24,13 @@ _SOURCE_TRACE = re.compile(rb"\A[^\n]{0,64}\. '?[^'\n]*/agentexec-bash-[^/'\n]*/
 
 # Reports the command's id, exit code and cwd on the marker channel, then forgets the exit code,
 # so that a command line that C-c cut short leaves it empty and the report takes bash's $? (130).
+# Before reporting, bash starts ignoring SIGINT until the next runner begins (the command's own
+# INT trap is saved beside the channel and restored by the runner): a Ctrl-C that reaches bash
+# between two commands would otherwise cut the next runner line, whose tail then runs as a command.
 _PROMPT_FUNCTION = (
-    "__aex_prompt() { builtin printf 'E%s:%s:%s\\0' "
-    '"${__aex_id:-0}" "${__aex_rc:-$?}" "$PWD" >"$__aex_marks"; __aex_rc=; }'
+    '__aex_prompt() { __aex_rc=${__aex_rc:-$?}; [ -n "$__aex_calm" ] || '
+    "{ builtin trap -p INT >\"$__aex_marks.int\"; builtin trap '' INT; __aex_calm=1; }; "
+    'builtin printf \'E%s:%s:%s\\0\' "${__aex_id:-0}" "$__aex_rc" "$PWD" >"$__aex_marks"; __aex_rc=; }'
 )
 
 
@@ -59,7 +63,8 @@ def runner(command_id: int, script: str, output_terminal: str, marks: str, *, su
     """The file bash sources for one command: announce it, run it on the output terminal, reset."""
     body = f"( . {quote(script)} )" if subshell else f"{{ . {quote(script)}; }}"
     return (
-        f"{{ __aex_id={command_id} __aex_tty={quote(output_terminal)}; "
+        f'{{ builtin trap - INT; . "$__aex_marks.int"; __aex_calm= __aex_id={command_id} '
+        f"__aex_tty={quote(output_terminal)}; "
         f"builtin printf 'S%s\\0' {command_id} >\"$__aex_marks\"; }} 2>/dev/null\n"
         f'{body} >"$__aex_tty" 2>&1\n'
         f"{reset(marks)}\n"

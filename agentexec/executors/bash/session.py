@@ -23,6 +23,7 @@ import os
 import subprocess
 import tempfile
 import termios
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
@@ -45,6 +46,7 @@ from agentexec.executors.sessionprocs import (
     session_members,
     start_watchdog,
     terminal_of,
+    would_die_of_sigint,
 )
 
 #: How long ``interrupt()`` waits for an interrupted command that nobody is reading to end.
@@ -74,7 +76,9 @@ class BashSession:
         self._background: Optional[BackgroundReader] = None
         self._watchdog: Optional[tuple[subprocess.Popen, int]] = None
         self._files = ScratchFiles()
-        self._foreground = Foreground(self._send)
+        self._foreground = Foreground(self._send, self._interrupt_missed)
+        # One reader at a time: run() reads its command, interrupt() only a command nobody reads.
+        self._reading = threading.Lock()
         # Each command carries an id that its markers repeat; a fresh bash's first marker has id 0.
         self._command_id = 0
         self._terminal = ""  # bash's own terminal, /dev/pts/N
@@ -116,7 +120,7 @@ class BashSession:
         self._child.ptyproc.delayafterclose = 0
         self._child.ptyproc.delayafterterminate = 0.001
         self._terminal = terminal_of(self._child.pid)
-        self._watchdog = start_watchdog(self._child.pid, self._tag)
+        self._watchdog = start_watchdog(self._child.pid, self._tag, str(self._files.directory))
         self._out = OutputTerminal()
         self._command_id = 0
         self._foreground.reset()
@@ -166,22 +170,25 @@ class BashSession:
         on_output: Optional[Callable[[str], None]] = None,
     ) -> CommandResult:
         """Run ``command`` (or send it as input to the running one) and wait for the prompt."""
-        notes: list[str] = []
-        if not self.alive:
-            if self._child is not None:
-                notes.append("the previous bash session had exited; started a fresh one (cwd and variables are reset)")
-            self.close()
-            self.start()
-        if is_input and not self.running:
-            return CommandResult("", None, self.cwd, notes=notes + ["no command is running to receive input"])
-        with self._foreground.awaiting():
-            if is_input:
-                self._send_input(command)
-            elif not self._launch(command, notes):
-                return CommandResult("", 130, self.cwd, notes=notes + ["interrupted before the command started"])
-            result = self._read(Limits(timeout, no_output_timeout), on_output)
-        result.notes[:0] = notes
-        return result
+        with self._reading:  # interrupt() never reads at the same time
+            notes: list[str] = []
+            if not self.alive:
+                if self._child is not None:
+                    notes.append(
+                        "the previous bash session had exited; started a fresh one (cwd and variables are reset)"
+                    )
+                self.close()
+                self.start()
+            if is_input and not self.running:
+                return CommandResult("", None, self.cwd, notes=notes + ["no command is running to receive input"])
+            with self._foreground.awaiting():
+                if is_input:
+                    self._send_input(command)
+                elif not self._launch(command, notes):
+                    return CommandResult("", 130, self.cwd, notes=notes + ["interrupted before the command started"])
+                result = self._read(Limits(timeout, no_output_timeout), on_output)
+            result.notes[:0] = notes
+            return result
 
     def _send_input(self, text: str) -> None:
         """Keys that signal (C-c, C-z) go to bash's terminal; text and C-d to where a reader waits."""
@@ -218,16 +225,31 @@ class BashSession:
     def interrupt(self) -> None:
         """Send Ctrl-C to whatever is running in the foreground.
 
-        When no ``run`` is waiting for the command (the caller's own wait was what Ctrl-C cut
-        short), wait here, up to ``INTERRUPT_WAIT``, for it to end, so that the next action finds
-        the session idle instead of busy with a command nobody is reading.
+        When no ``run`` is reading the command (the caller's own wait was what Ctrl-C cut short),
+        wait here, up to ``INTERRUPT_WAIT``, for it to end, so that the next action finds the
+        session idle instead of busy with a command nobody is reading. Two readers would take each
+        other's markers, so the wait happens only while no ``run`` holds the session.
         """
-        if self.alive and self._foreground.interrupt() and not self._foreground.awaited:
-            self._read(Limits(INTERRUPT_WAIT, quiet=True), None)
+        if not (self.alive and self._foreground.interrupt()) or not self._reading.acquire(blocking=False):
+            return
+        try:
+            if self._foreground.running:
+                self._read(Limits(INTERRUPT_WAIT, quiet=True), None)
+        finally:
+            self._reading.release()
 
     def _send(self, text: str) -> None:
         assert self._child is not None
         self._child.send(text)
+
+    def _interrupt_missed(self) -> bool:
+        """Whether the job in bash's foreground (not bash itself) is one a Ctrl-C would have ended."""
+        child = self._child
+        try:
+            job = os.tcgetpgrp(child.child_fd) if child is not None else None
+        except OSError:
+            return False
+        return child is not None and job is not None and job != child.pid and would_die_of_sigint(job)
 
     def _input_fd(self) -> int:
         """Where typed input goes: bash's terminal, unless a program reads keys from the output terminal.

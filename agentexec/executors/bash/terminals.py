@@ -21,7 +21,9 @@ ROWS, COLUMNS = 50, 200
 
 #: How long bash may take to close the output terminal after a command before its holder counts
 #: as a background process (the only cost: a command that leaves one running returns this late).
-RELEASE_WAIT = 0.1
+#: A job started with ``&`` holds it until its own redirections apply, which on a loaded machine
+#: was seen to take over 0.1 s (``setsid cmd >/dev/null &`` was then taken for a holder).
+RELEASE_WAIT = 0.3
 
 #: What is read from the output terminal once a command has ended; beyond it, a process still
 #: writing there is a background job, whose output goes to the background log.
