@@ -10,7 +10,7 @@ from agentexec.config import Config
 from agentexec.errors import TaskFileError
 from agentexec.loading import add_import_paths, instantiate, load_class
 from agentexec.options import check_executor_options, check_options
-from agentexec.runtimes.base import Runtime
+from agentexec.runtimes.base import RUN_ARGUMENTS, Runtime
 from agentexec.tasks import Task
 
 
@@ -37,7 +37,7 @@ def build_runtime(
     """
     prepare_imports(config)
     cls = load_class(config.core.runtime, "runtime", Runtime)
-    check_options(cls, config.runtime, "runtime", config.sources)
+    check_options(cls, config.runtime, "runtime", config.sources, supplied=RUN_ARGUMENTS)
     check_executor_options(config.core.runtime_executor, config.executor, config.sources)
     kwargs: dict[str, Any] = {
         "executor": config.core.runtime_executor,

@@ -44,6 +44,9 @@ class CoreConfig(BaseModel):
     log_dir: str = ".agentexec/runs"
     #: Environment variable names that hold secrets (shell patterns): kept out of ``sandbox``, masked in output.
     secret_env: list[str] = Field(default_factory=lambda: ["*_API_KEY", "*_TOKEN", "*_SECRET", "*PASSWORD*"])
+    #: The largest workspace a run stores beside its log at start, for replay and resume (0: none).
+    snapshot_max_bytes: int = Field(256 * 1024 * 1024, ge=0)
+    snapshot_max_files: int = Field(20_000, ge=0)
 
 
 CORE_KEYS = tuple(CoreConfig.model_fields)

@@ -12,6 +12,7 @@ import difflib
 import importlib
 import inspect
 import sys
+import sysconfig
 import traceback
 from collections.abc import Iterable, Iterator
 from functools import cache
@@ -47,6 +48,26 @@ def add_import_paths(paths: Iterable[Path | str]) -> None:
     for path in reversed([str(Path(p).resolve()) for p in paths]):
         if path not in sys.path:
             sys.path.insert(0, path)
+
+
+def user_code_location(cls: type) -> Optional[Path]:
+    """Where ``cls``'s code lives when it is the user's own rather than installed: its top-level
+    package's directory, or its module's file (``./ops.py`` next to ``agentexec.toml``).
+
+    None for code in the standard library or site-packages, agentexec's own included: whatever
+    runs the class elsewhere (a Ray worker, a container, an ssh host) must have that installed,
+    while the user's own code has to be carried there.
+    """
+    top = sys.modules[cls.__module__.partition(".")[0]]
+    file = getattr(top, "__file__", None)
+    if top.__name__ == "agentexec" or not file:
+        return None
+    path = Path(file).resolve()
+    roots = {Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    if any(path.is_relative_to(root) for root in roots):
+        return None
+    package_dirs = getattr(top, "__path__", None)
+    return Path(next(iter(package_dirs))).resolve() if package_dirs else path
 
 
 def split_class_path(spec: str) -> tuple[str, str] | None:
@@ -124,10 +145,10 @@ def instantiate(cls: type, kwargs: dict[str, Any], kind: str, where: str) -> Any
         raise ClassLoadError(f"{kind} {name} failed to start{_where(exc)}: {type(exc).__name__}: {exc}") from None
 
 
-def constructor_parameters(cls: type) -> Iterator[tuple[str, Any]]:
-    """(name, type hint) of every keyword ``cls(...)`` takes, following ``**kwargs`` handed to a base
-    class's ``__init__``; a hint that cannot be evaluated is left unchecked."""
-    seen: set[str] = set()
+def _init_chain(cls: type) -> Iterator[tuple[Any, Optional[list[inspect.Parameter]]]]:
+    """Each ``__init__`` a call to ``cls(...)`` reaches, with its parameters (``self`` left out):
+    the class's own, then its base's while each hands ``**kwargs`` on; None parameters when a
+    signature cannot be read (a builtin), which ends the chain."""
     for klass in cls.__mro__:
         init = vars(klass).get("__init__")
         if init is None or klass is object:
@@ -135,6 +156,19 @@ def constructor_parameters(cls: type) -> Iterator[tuple[str, Any]]:
         try:
             params = list(inspect.signature(init).parameters.values())[1:]
         except (TypeError, ValueError):
+            yield init, None
+            return
+        yield init, params
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return
+
+
+def constructor_parameters(cls: type) -> Iterator[tuple[str, Any]]:
+    """(name, type hint) of every keyword ``cls(...)`` takes, following ``**kwargs`` handed to a base
+    class's ``__init__``; a hint that cannot be evaluated is left unchecked."""
+    seen: set[str] = set()
+    for init, params in _init_chain(cls):
+        if params is None:
             return
         try:
             hints = inspect.get_annotations(init, eval_str=True)
@@ -145,8 +179,17 @@ def constructor_parameters(cls: type) -> Iterator[tuple[str, Any]]:
                 continue
             seen.add(param.name)
             yield param.name, hints.get(param.name, inspect.Parameter.empty)
+
+
+def takes_any_keyword(cls: type) -> bool:
+    """True when the last ``__init__`` in the chain keeps a ``**kwargs`` for itself (no base takes it),
+    or its signature cannot be read: then any keyword may be meant for it."""
+    for _, params in _init_chain(cls):
+        if params is None:
+            return True
         if not any(p.kind is p.VAR_KEYWORD for p in params):
-            return
+            return False
+    return True
 
 
 def accepted_arguments(cls: type) -> list[str]:

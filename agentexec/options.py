@@ -12,34 +12,46 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from agentexec.errors import ConfigError
-from agentexec.loading import constructor_parameters
+from agentexec.loading import constructor_parameters, takes_any_keyword
 
 _ADAPTER_CONFIG = ConfigDict(arbitrary_types_allowed=True)
 
 
-def check_options(cls: type, options: Mapping[str, Any], section: str, sources: Mapping[str, str]) -> None:
+def check_options(
+    cls: type,
+    options: Mapping[str, Any],
+    section: str,
+    sources: Mapping[str, str],
+    supplied: Collection[str] = (),
+) -> None:
     """Raise ``ConfigError`` for the first key of ``options`` that ``cls(...)`` does not accept or whose
-    value does not match its type hint; ``sources`` maps ``section.key`` to where the value was set."""
-    parameters = dict(constructor_parameters(cls))
-    open_ended = _takes_any_keyword(cls)
+    value does not match its type hint; ``sources`` maps ``section.key`` to where the value was set.
+
+    ``supplied`` names the constructor arguments the run itself passes (a runtime's executor and
+    workspace...): they are not options, so they are neither listed as accepted nor settable here.
+    """
+    parameters = {key: hint for key, hint in constructor_parameters(cls) if key not in supplied}
+    open_ended = takes_any_keyword(cls)
     name = f"{cls.__module__}:{cls.__qualname__}"
     for key, value in options.items():
         where = sources.get(f"{section}.{key}", "default")
+        accepted = f"it accepts: {', '.join(parameters) or 'no options'}"
+        if key in supplied:
+            raise ConfigError(
+                f"{where}: {section}.{key} = {value!r}: {key!r} is set by the run, not in [{section}]; {accepted}"
+            )
         if key not in parameters:
             if open_ended:
                 continue
             close = difflib.get_close_matches(key, list(parameters), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ConfigError(
-                f"{where}: {section}.{key} = {value!r}: {name} has no option {key!r}; "
-                f"{hint}it accepts: {', '.join(parameters) or 'no options'}"
-            )
+            raise ConfigError(f"{where}: {section}.{key} = {value!r}: {name} has no option {key!r}; {hint}{accepted}")
         annotation = parameters[key]
         if annotation is inspect.Parameter.empty:
             continue
@@ -53,21 +65,6 @@ def check_options(cls: type, options: Mapping[str, Any], section: str, sources: 
             raise ConfigError(
                 f"{where}: {section}.{key} = {value!r}: {_reason(exc)}; set it to {_describe(annotation)} ({name})"
             ) from None
-
-
-def _takes_any_keyword(cls: type) -> bool:
-    """True when the last ``__init__`` in the chain keeps a ``**kwargs`` for itself (no base takes it)."""
-    for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        if init is None or klass is object:
-            continue
-        try:
-            params = list(inspect.signature(init).parameters.values())
-        except (TypeError, ValueError):
-            return True
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            return False
-    return True
 
 
 def _reason(exc: ValidationError) -> str:
@@ -112,10 +109,11 @@ def check_executor_options(executor_path: str, options: Mapping[str, Any], sourc
     imported here; one importable only where a remote runtime runs it is checked there, when built."""
     from agentexec.errors import ClassLoadError
     from agentexec.executors.base import BaseActionExecutor
+    from agentexec.executors.construction import RUN_ARGUMENTS
     from agentexec.loading import load_class
 
     try:
         cls = load_class(executor_path, "executor", BaseActionExecutor)
     except ClassLoadError:
         return
-    check_options(cls, options, "executor", sources)
+    check_options(cls, options, "executor", sources, supplied=RUN_ARGUMENTS)

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Optional
 
 from agentexec.errors import AgentexecError, EventFormatError
 from agentexec.events import Action, Output, as_action, error, to_dict
-from agentexec.executors.base import BaseActionExecutor
+from agentexec.executors.base import BaseActionExecutor, request_path
 from agentexec.executors.construction import build_executor
 from agentexec.protocol import (
     MAX_REQUEST_BYTES,
@@ -49,6 +49,7 @@ from agentexec.protocol import (
     response,
 )
 from agentexec.server_files import FileService
+from agentexec.thread_pool import ThreadPool
 from agentexec.version import __version__
 
 log = logging.getLogger("agentexec.server")
@@ -90,6 +91,7 @@ class Server:
         self._write_lock = threading.Lock()
         self._running_id: Optional[int] = None
         self._running: set[int] = set()  # every action running, when the executor runs them side by side
+        self._action_threads = ThreadPool("action")
         self._undispatched: set[int] = set()  # of those, the ones whose thread has not started them yet
         self._cancelled_ids: set[int] = set()
         self.files = FileService(self.send, self._resolve)
@@ -229,10 +231,7 @@ class Server:
 
     def _resolve(self, path: str) -> Path:
         """A file request's path as the executor resolves it: relative to its workspace."""
-        if self.executor is not None:
-            return self.executor.resolve(path)
-        candidate = Path(path).expanduser()
-        return candidate if candidate.is_absolute() else self.workspace / candidate
+        return request_path(self.executor, self.workspace, path)
 
     def execute(self, request: ExecuteRequest) -> None:
         action = as_action(request.action)
@@ -247,9 +246,7 @@ class Server:
             self._running.add(request.id)
             with self._dispatch_lock:
                 self._undispatched.add(request.id)
-            threading.Thread(
-                target=self._run_side_by_side, args=(self.executor, request.id, action), name="action", daemon=True
-            ).start()
+            self._action_threads.submit(self._run_side_by_side, self.executor, request.id, action)
             return
         if self._running_id is not None:
             raise AgentexecError(

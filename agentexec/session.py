@@ -14,6 +14,7 @@ between them is what runs inside: the agent loop, a replay, or an interactive sh
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from agentexec.errors import UsageError
 from agentexec.eventlog import make_header
 from agentexec.events import Action, Observation
 from agentexec.loop import LogSink, Recorder, RunResult, Sink, Stopped, run_task
+from agentexec.replay.start import SnapshotLimits, record_start
 from agentexec.runtimes.base import Runtime
 from agentexec.task_files import TaskFiles
 from agentexec.tasks import Task
@@ -48,6 +50,9 @@ class SessionPlan:
         header_extra: more header fields (``replayed_from``, ``resumed_from``).
         log: the sink that keeps the log, when not a file at ``log_path`` (a batch worker's memory).
         outputs_beside_log: spill outputs beside ``log_path`` (off when the log is written elsewhere).
+        start: the header's ``start`` record of the workspace the run begins from, when the caller
+            knows it (a batch task's copied directory, a replay's or resume's recorded start);
+            None: the session snapshots the workspace beside the log as it starts (``replay.start``).
         catch_sigterm: SIGTERM becomes KeyboardInterrupt, so the run closes its log and runtime (CLI
             commands; a library caller or a batch worker keeps its own signal handling).
     """
@@ -61,6 +66,7 @@ class SessionPlan:
     log: Optional[Sink] = None
     outputs_beside_log: bool = True
     catch_sigterm: bool = False
+    start: Optional[dict[str, Any]] = None
 
     @property
     def output_dir(self) -> Optional[str]:
@@ -75,6 +81,8 @@ class Session:
     def __init__(self, plan: SessionPlan) -> None:
         self.plan = plan
         self.runtime: Optional[Runtime] = None
+        #: The header's ``start`` record, known once the session has started.
+        self.start_record: Optional[dict[str, Any]] = plan.start
 
     def __enter__(self) -> Session:
         self.start()
@@ -85,6 +93,8 @@ class Session:
         plan = self.plan
         check_run_paths(plan.workspace, plan.log_path)
         runtime = build_runtime(plan.config, workspace=plan.workspace, env=plan.env, output_dir=plan.output_dir)
+        if self.start_record is None and plan.log_path is not None:
+            self.start_record = record_workspace(plan, on_this_machine=not _on_ssh_host(runtime))
         if plan.catch_sigterm:
             raise_on_sigterm()
         self.runtime = runtime
@@ -116,7 +126,7 @@ class Session:
 
     def header(self) -> dict[str, Any]:
         """The log's first line: the task, the config, the workspace and the caller's extras."""
-        return session_header(self.plan)
+        return session_header(self.plan, self.start_record)
 
     def sinks(self, *views: Sink) -> list[Sink]:
         """The log's sink, then the views (the rich view, ``--json``) that show the run."""
@@ -150,10 +160,37 @@ class Session:
         )
 
 
-def session_header(plan: SessionPlan) -> dict[str, Any]:
+def session_header(plan: SessionPlan, start: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """The header a session's log opens with; available before the runtime exists (a failed start logs it)."""
     workspace = str(Path(plan.workspace).resolve())
-    return make_header(plan.task, plan.config.to_dict(), workspace=workspace, **plan.header_extra)
+    extra = {**({"start": start} if start is not None else {}), **plan.header_extra}
+    return make_header(plan.task, plan.config.to_dict(), workspace=workspace, **extra)
+
+
+def _on_ssh_host(runtime: Runtime) -> bool:
+    """Whether the runtime is ``ssh`` (its module is loaded if so; importing it here would slow every run)."""
+    ssh = sys.modules.get("agentexec.runtimes.ssh")
+    return ssh is not None and isinstance(runtime, ssh.SSHRuntime)
+
+
+def record_workspace(plan: SessionPlan, on_this_machine: bool = True) -> dict[str, Any]:
+    """Store the starting workspace beside the log, saying on stderr when it is too large to store.
+
+    A log written on another machine (a Ray worker's) has no directory here to store it in, and an
+    ``ssh`` runtime's workspace is a path on its host, not here.
+    """
+    assert plan.log_path is not None
+    if not on_this_machine:
+        return {"kind": "unrecorded", "reason": "the workspace is on the ssh runtime's host, not this machine"}
+    core = plan.config.core
+    limits = SnapshotLimits(core.snapshot_max_bytes, core.snapshot_max_files)
+    if not plan.outputs_beside_log:
+        limits = SnapshotLimits(0, 0)
+    start = record_start(Path(plan.workspace), Path(plan.log_path), limits, excluded=[Path(core.log_dir)])
+    if start["kind"] == "unrecorded" and plan.outputs_beside_log:
+        # Told to the person at the command line (the header says it too): replay will start empty.
+        sys.stderr.write(f"agentexec: warning: the starting workspace is not stored for replay: {start['reason']}\n")
+    return start
 
 
 def check_run_paths(workspace: str, log_path: Optional[str]) -> None:

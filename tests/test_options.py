@@ -8,8 +8,15 @@ import pytest
 from annotated_types import Gt
 
 from agentexec.errors import ConfigError
+from agentexec.executors.construction import RUN_ARGUMENTS as EXECUTOR_RUN_ARGUMENTS
 from agentexec.executors.standard import ActionExecutor
 from agentexec.options import check_options
+from agentexec.runtimes.base import RUN_ARGUMENTS as RUNTIME_RUN_ARGUMENTS
+from agentexec.runtimes.docker import DockerRuntime
+from agentexec.runtimes.local import LocalRuntime
+from agentexec.runtimes.process import ProcessRuntime
+from agentexec.runtimes.sandbox import SandboxRuntime
+from agentexec.runtimes.ssh import SSHRuntime
 
 
 class Base:
@@ -60,3 +67,33 @@ def test_the_standard_executor_refuses_a_non_positive_timeout() -> None:
         sources = {"executor.timeout": "env AGENTEXEC_EXECUTOR_TIMEOUT"}
         check_options(ActionExecutor, {"timeout": -5}, "executor", sources)
     check_options(ActionExecutor, {"timeout": 5, "no_output_timeout": 2.5, "max_output_chars": 10}, "executor", {})
+
+
+def _refusal(cls: type, options: dict, section: str, supplied: frozenset[str]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        check_options(cls, options, section, {}, supplied=supplied)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("runtime", [SSHRuntime, DockerRuntime, SandboxRuntime, ProcessRuntime, LocalRuntime])
+def test_a_runtime_lists_only_the_options_a_user_sets(runtime: type) -> None:
+    message = _refusal(runtime, {"no_such_option": 1}, "runtime", RUNTIME_RUN_ARGUMENTS)
+    listed = message.rpartition("it accepts: ")[2].split(", ")
+    assert not set(listed) & RUNTIME_RUN_ARGUMENTS, listed
+    if runtime is not LocalRuntime:
+        assert {"restart", "response_timeout", "import_paths"} <= set(listed)
+    if runtime is SSHRuntime:
+        assert {"host", "port", "ship_code"} <= set(listed)
+
+
+def test_an_executor_lists_its_options_without_the_runs_workspace_and_env() -> None:
+    message = _refusal(ActionExecutor, {"timeuot": 5}, "executor", EXECUTOR_RUN_ARGUMENTS)
+    listed = message.rpartition("it accepts: ")[2].split(", ")
+    assert "did you mean 'timeout'?" in message and listed[:2] == ["timeout", "no_output_timeout"]
+    assert "workspace" not in listed and "env" not in listed and "output_dir" in listed
+
+
+def test_an_argument_the_run_supplies_is_refused_as_an_option() -> None:
+    message = _refusal(SSHRuntime, {"workspace": "/elsewhere"}, "runtime", RUNTIME_RUN_ARGUMENTS)
+    assert "runtime.workspace = '/elsewhere': 'workspace' is set by the run, not in [runtime]" in message
+    assert "executor" not in message.rpartition("it accepts: ")[2]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from agentexec.config import Config, CoreConfig
+from agentexec.replay.start import SnapshotLimits, copy_record
 from agentexec.tasks import Task
 
 
@@ -36,6 +37,8 @@ class Job:
     workspace_dir: Optional[str] = None
     copy_from: Optional[str] = None
     archive: Optional[bytes] = None
+    #: The log header's ``start``: the task's directory and its manifest digest (see ``replay.start``).
+    start: Optional[dict[str, Any]] = None
 
     @property
     def task_id(self) -> str:
@@ -83,12 +86,21 @@ def make_job(
         log_path=str(log_path),
         write_log=local,
     )
+    if task.workspace:
+        core = CoreConfig.model_validate(config.get("core") or {})
+        job.start = copied_start(str(Path(task.workspace).resolve()), core.snapshot_max_bytes, core.snapshot_max_files)
     if local:
         job.workspace_dir = str(workspace_root / task.id)
         job.copy_from = task.workspace
     elif task.workspace:
         job.archive = pack(Path(task.workspace))
     return job
+
+
+@functools.lru_cache(maxsize=16)
+def copied_start(directory: str, max_bytes: int, max_files: int) -> dict[str, Any]:
+    """The ``start`` record of a task's directory, hashed once for all the tasks that share it."""
+    return copy_record(Path(directory), SnapshotLimits(max_bytes, max_files))
 
 
 @functools.lru_cache(maxsize=4)

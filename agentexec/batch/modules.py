@@ -7,17 +7,13 @@ cluster as ``py_modules``, since a worker there has neither the user's project d
 
 from __future__ import annotations
 
-import sys
-import sysconfig
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 
 from agentexec.agents.base import Agent
 from agentexec.assembly import prepare_imports
 from agentexec.config import Config
 from agentexec.executors.base import BaseActionExecutor
-from agentexec.loading import load_class
+from agentexec.loading import load_class, user_code_location
 from agentexec.runtimes.base import Runtime
 
 
@@ -40,27 +36,10 @@ def user_code(config: Config) -> UserCode:
     modules: list[str] = []
     paths: list[str] = []
     for cls in classes:
-        top = sys.modules[cls.__module__.partition(".")[0]]
-        if _installed(top) or cls.__module__ in modules:
+        location = user_code_location(cls)
+        if location is None or cls.__module__ in modules:
             continue
         modules.append(cls.__module__)
-        path = _location(top)
-        if path not in paths:
-            paths.append(path)
+        if str(location) not in paths:
+            paths.append(str(location))
     return UserCode(modules, paths)
-
-
-def _location(module: ModuleType) -> str:
-    """A package's directory, or a single module's file."""
-    locations = getattr(module, "__path__", None)
-    if locations:
-        return str(Path(next(iter(locations))).resolve())
-    return str(Path(module.__file__ or "").resolve())
-
-
-def _installed(module: ModuleType) -> bool:
-    if module.__name__ == "agentexec" or not getattr(module, "__file__", None):
-        return True
-    file = Path(module.__file__ or "").resolve()
-    roots = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-    return any(file.is_relative_to(Path(root).resolve()) for root in roots)

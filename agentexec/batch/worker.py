@@ -106,6 +106,7 @@ def run_job(job: Job, on_line: Optional[Callable[[str], None]] = None) -> dict[s
         task=job.task,
         log=sink,
         outputs_beside_log=job.write_log,  # a log the driver writes elsewhere has no directory here
+        start=job.start,
     )
     session = Session(plan)
     try:

@@ -16,13 +16,15 @@ import typer
 
 from agentexec.config import Config
 from agentexec.errors import UsageError
+from agentexec.executors.construction import RUN_ARGUMENTS as EXECUTOR_RUN_ARGUMENTS
+from agentexec.runtimes.base import RUN_ARGUMENTS as RUNTIME_RUN_ARGUMENTS
 
 #: Constructor arguments a run fills in itself (from ``[core]``, the task and the log's place), so
 #: they are not options with a default of their own.
-RUN_SUPPLIED = {
-    "executor": ("workspace", "env"),
-    "agent": (),
-    "runtime": ("executor", "executor_kwargs", "workspace", "env", "output_dir", "module_dirs", "config"),
+RUN_SUPPLIED: dict[str, frozenset[str]] = {
+    "executor": EXECUTOR_RUN_ARGUMENTS,
+    "agent": frozenset(),
+    "runtime": RUNTIME_RUN_ARGUMENTS,
 }
 CLASS_KEYS = {"executor": "runtime_executor", "agent": "agent", "runtime": "runtime"}
 

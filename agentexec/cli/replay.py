@@ -9,11 +9,11 @@ damaged log go to stderr, so ``--json`` output on stdout stays machine-readable.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -21,6 +21,9 @@ from agentexec.errors import UsageError
 from agentexec.eventlog import result_record
 from agentexec.events import RECORD_KEYS, to_dict
 from agentexec.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from agentexec.replay.workspace import Prepared
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class ReplayRequest:
     stop_on_divergence: bool = False
     start: Optional[int] = None
     stop: Optional[int] = None
+    keep_workspace: bool = False
+    empty_workspace: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,10 @@ def replay_command(request: ReplayRequest) -> int:
     """Re-execute the log's actions in a fresh runtime; with ``verify``, exit 1 on a divergence."""
     from agentexec.config import flag_overrides
     from agentexec.eventlog import new_log_path
+    from agentexec.replay.config import chose_workspace, recorded_config
     from agentexec.replay.runner import replay
     from agentexec.replay.verify import Verifier, compile_ignores
+    from agentexec.replay.workspace import for_replay
     from agentexec.session import Session, SessionPlan
     from agentexec.task_files import TaskFiles
 
@@ -72,7 +79,7 @@ def replay_command(request: ReplayRequest) -> int:
     ignores = compile_ignores(request.ignore)
     recorded = open_recorded(request.log)
     flags = flag_overrides(executor=request.executor, runtime=request.runtime, workspace=request.workspace)
-    cfg, chosen = _config(recorded.header, request.config, flags)
+    cfg = recorded_config(recorded.header.get("config"), request.config, flags)
     task = recorded.header.get("task") if isinstance(recorded.header.get("task"), dict) else {}
     log_path = (request.log_out or new_log_path(cfg.core.log_dir, f"replay-{task.get('id', 'log')}")).resolve()
     if log_path == Path(request.log).resolve():
@@ -82,18 +89,22 @@ def replay_command(request: ReplayRequest) -> int:
         "path": str(Path(request.log).resolve()),
         "started": recorded.header.get("started"),
     }
+    chosen = cfg.core.workspace if chose_workspace(cfg) else None
+    workspace = for_replay(recorded, chosen, request.empty_workspace)
+    _note(request.log, workspace.notes)
     plan = SessionPlan(
         cfg,
-        chosen,
+        workspace.path,
         str(log_path),
         env=task.get("env") or {},
         task=task,
         header_extra={"replayed_from": origin},
         catch_sigterm=True,
+        start=workspace.start,
     )
     verifier = None
     if request.verify:
-        workspaces = [recorded.header.get("workspace"), str(Path(chosen).resolve())]
+        workspaces = [recorded.header.get("workspace"), str(Path(workspace.path).resolve())]
         imported = recorded.header.get("imported")
         fmt = imported.get("format", recorded.format) if isinstance(imported, dict) else recorded.format
         verifier = Verifier(workspaces, ignores, fmt)
@@ -114,6 +125,7 @@ def replay_command(request: ReplayRequest) -> int:
             )
     finally:
         _warn(recorded.warnings)
+        _clean_up(workspace, request.keep_workspace)
     return result.exit_code
 
 
@@ -144,11 +156,13 @@ def show_command(log: Path, json_output: bool) -> int:
 
 
 def resume_run(request: ResumeRequest) -> int:
-    """Replay an interrupted run's executed actions in a fresh workspace, then let the agent go on."""
+    """Replay an interrupted run's executed actions where it ran (from its recorded start), then let the agent go on."""
     from agentexec.assembly import build_agent, run_settings
     from agentexec.config import flag_overrides
     from agentexec.eventlog import new_log_path
+    from agentexec.replay.config import chose_workspace, recorded_config
     from agentexec.replay.runner import resume_prelude
+    from agentexec.replay.workspace import for_resume
     from agentexec.session import Session, SessionPlan
     from agentexec.tasks import load_task, parse_task
 
@@ -171,18 +185,22 @@ def resume_run(request: ResumeRequest) -> int:
         workspace=request.workspace,
         max_iterations=request.max_iterations,
     )
-    cfg, chosen = _config(recorded.header, request.config, flags)
-    _, limit = run_settings(cfg, task)  # the step limit as run decides it; the workspace is ours
+    cfg = recorded_config(recorded.header.get("config"), request.config, flags)
+    _, limit = run_settings(cfg, task)  # the step limit as run decides it
     log_path = str((request.log_out or new_log_path(cfg.core.log_dir, task.id)).resolve())
     origin = {"format": recorded.format, "path": str(Path(log).resolve())}
+    chosen = cfg.core.workspace if chose_workspace(cfg) else None
+    workspace = for_resume(recorded, chosen, excluded=[Path(cfg.core.log_dir)])
+    _note(log, workspace.notes)
     plan = SessionPlan(
         cfg,
-        chosen,
+        workspace.path,
         log_path,
         env=task.env,
         task=task.model_dump(mode="json"),
         header_extra={"resumed_from": origin},
         catch_sigterm=True,
+        start=workspace.start,
     )
     agent_obj = build_agent(cfg)
     try:
@@ -205,14 +223,19 @@ def open_recorded(log: Path, quiet: bool = False) -> Any:
     return recorded
 
 
-def _config(header: dict[str, Any], config: Optional[Path], flags: dict[str, Any]) -> tuple[Any, str]:
-    """The recorded config with the user's overrides, and the workspace: theirs, or a fresh one."""
-    from agentexec.replay.config import chose_workspace, recorded_config
+def _clean_up(workspace: Prepared, keep: bool) -> None:
+    """Remove the replay's temporary workspace, or say where it is when asked to keep it."""
+    if not workspace.temporary:
+        return
+    if keep:
+        typer.echo(f"agentexec: the replay's workspace is kept at {workspace.path}", err=True)
+    else:
+        shutil.rmtree(workspace.path, ignore_errors=True)
 
-    cfg = recorded_config(header.get("config"), config, flags)
-    if chose_workspace(cfg):
-        return cfg, cfg.core.workspace
-    return cfg, tempfile.mkdtemp(prefix="agentexec-replay-")
+
+def _note(log: Path, notes: list[str]) -> None:
+    for note in notes:
+        typer.echo(f"agentexec: note: {log}: {note}", err=True)
 
 
 def _view(json_output: bool) -> Any:

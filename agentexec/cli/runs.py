@@ -67,9 +67,7 @@ def run(
     ] = None,
     resume: Annotated[
         Optional[Path],
-        typer.Option(
-            "--resume", metavar="LOG", help="Replay an interrupted run's log in a fresh workspace, then go on."
-        ),
+        typer.Option("--resume", metavar="LOG", help="Replay an interrupted run's log where it ran, then go on."),
     ] = None,
 ) -> None:
     """Run one task to the end, streaming its events; exit 0 if it passed, 1 if not."""
@@ -195,8 +193,16 @@ def replay(
     runtime: RuntimeOpt = None,
     workspace: Annotated[
         Optional[Path],
-        typer.Option("--workspace", "-w", metavar="DIR", help="Replay here (default: a fresh temporary directory)."),
+        typer.Option(
+            "--workspace", "-w", metavar="DIR", help="Replay here (default: a temporary copy of the run's start)."
+        ),
     ] = None,
+    keep_workspace: Annotated[
+        bool, typer.Option("--keep-workspace", help="Keep the temporary workspace and say where it is.")
+    ] = False,
+    empty_workspace: Annotated[
+        bool, typer.Option("--empty-workspace", help="Start empty, not from the run's recorded start.")
+    ] = False,
     log_out: Annotated[
         Optional[Path],
         typer.Option("--log", metavar="FILE", help="New event log (default: a new file in [core] log_dir)."),
@@ -232,6 +238,8 @@ def replay(
         stop_on_divergence=stop_on_divergence,
         start=start,
         stop=stop,
+        keep_workspace=keep_workspace,
+        empty_workspace=empty_workspace,
     )
     raise typer.Exit(replay_command(request))
 

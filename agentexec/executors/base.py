@@ -158,6 +158,18 @@ def _argument_model(name: str, func: Callable[..., Any], arg_docs: dict[str, str
         return create_model(f"{name}_arguments", __config__=config, **fields)
 
 
+def in_workspace(workspace: Path, path: str | Path) -> Path:
+    """``path`` with ``~`` expanded, a relative one taken relative to ``workspace``."""
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else workspace / candidate
+
+
+def request_path(executor: Optional[RuntimeExecutor], workspace: Path, path: str | Path) -> Path:
+    """A file transfer's path as the executor resolves it (it may override ``resolve``), or, before
+    one is built, relative to the workspace it will have: the local runtime and the server alike."""
+    return executor.resolve(path) if executor is not None else in_workspace(workspace, path)
+
+
 class RuntimeExecutor:
     """Owns the resources actions work with: the workspace, its environment, and plugins.
 
@@ -192,8 +204,7 @@ class RuntimeExecutor:
 
     def resolve(self, path: str | Path) -> Path:
         """A path as the agent meant it: relative paths are relative to the workspace."""
-        candidate = Path(path).expanduser()
-        return candidate if candidate.is_absolute() else self.workspace / candidate
+        return in_workspace(self.workspace, path)
 
     def emit(self, text: str) -> None:
         """Stream partial output of the running action to whoever is listening."""

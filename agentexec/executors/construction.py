@@ -17,6 +17,8 @@ from agentexec.loading import accepted_arguments, instantiate, set_up
 
 #: Where a run wants big outputs to go; given only to executors whose constructor takes it.
 OUTPUT_DIR = "output_dir"
+#: What the run gives every executor itself; not ``[executor]`` options (``output_dir`` is one: the user's wins).
+RUN_ARGUMENTS = frozenset({"workspace", "env"})
 
 
 def executor_arguments(

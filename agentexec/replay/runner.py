@@ -7,14 +7,15 @@ turned into the history an agent continues from (``agentexec run --resume``).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from agentexec.errors import UsageError
-from agentexec.events import Action, Observation
-from agentexec.loop import Recorder, RunResult, Sink, TaskStage, execute
+from agentexec.errors import AgentexecError, UsageError
+from agentexec.events import Action, Observation, error
+from agentexec.loop import Recorder, RunResult, Sink, TaskStage, execute, interrupt_reason
 from agentexec.outcomes import Outcome
 from agentexec.replay.paths import PathMap
 from agentexec.replay.source import RecordedRun, Step, steps
@@ -79,7 +80,7 @@ def replay(
             stage.before(recorder)
         for step in select(run, start, stop):
             meta: dict[str, Any] = {"phase": step.phase} if step.phase else {}
-            observation = execute(runtime, recorder, paths.action(step.action), **meta)
+            observation = replay_step(runtime, recorder, step, paths.action(step.action), **meta)
             result.steps = recorder.steps
             divergence = verifier.check(step, observation) if verifier is not None else None
             if divergence is not None:
@@ -106,6 +107,40 @@ def replay(
     if failure is not None:
         raise failure
     return result
+
+
+def replay_step(runtime: Runtime, recorder: Recorder, step: Step, action: Action, **meta: Any) -> Observation:
+    """Execute one recorded action as it happened: an action the run interrupted is interrupted again.
+
+    The run's Ctrl-C (or SIGTERM, or a batch timeout) reached the action ``interrupted_after``
+    seconds in, and the loop recorded an ``interrupted`` observation instead of the executor's. The
+    same keys go to the runtime at the same moment, so what the action did (a half-written file,
+    a killed ``sleep``) is what it did then and the next action finds the shell free, not "a
+    command is still running"; the recorded observation is kept, as the run kept it.
+    """
+    after = step.interrupted_after
+    if after is None:
+        return execute(runtime, recorder, action, **meta)
+    assert step.recorded is not None
+    seq = recorder.event(action, **meta)
+    timer = threading.Timer(after, runtime.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        runtime.execute(action, lambda text: recorder.output(text, seq))
+    except AgentexecError:
+        pass  # the recorded observation stands for whatever the interrupted action returned
+    except KeyboardInterrupt as exc:  # the user's own Ctrl-C (or SIGTERM) during the replay: stop as execute() does
+        timer.cancel()
+        runtime.interrupt()
+        extras: dict[str, Any] = {"interrupted": True, **({"exit_code": 130} if action.action == "run" else {})}
+        recorder.event(error(interrupt_reason(exc), **extras).model_copy(update={"cause": seq}), **meta)
+        raise
+    finally:
+        timer.cancel()
+    observation = step.recorded.model_copy(update={"cause": seq})
+    recorder.event(observation, **meta)
+    return observation
 
 
 def describe(result: ReplayResult) -> str:
@@ -142,7 +177,7 @@ def resume_prelude(run: RecordedRun, runtime: Runtime) -> Callable[[Recorder], l
         history: list[Action | Observation] = []
         for step in resumable(run):
             action = paths.action(step.action)
-            history += [action, execute(runtime, recorder, action, phase="resume")]
+            history += [action, replay_step(runtime, recorder, step, action, phase="resume")]
         return history
 
     return prelude

@@ -37,12 +37,28 @@ class RecordedRun(Protocol):
 
 @dataclass
 class Step:
-    """One recorded action and, when the log holds one, the observation it produced."""
+    """One recorded action and, when the log holds one, the observation it produced.
+
+    ``started`` and ``ended`` are the wall-clock ``ts`` of the two records (None in imports without
+    them): how long an action ran before it was interrupted is their difference.
+    """
 
     seq: int
     action: Action
     recorded: Optional[Observation]
     phase: Optional[str] = None
+    started: Optional[float] = None
+    ended: Optional[float] = None
+
+    @property
+    def interrupted_after(self) -> Optional[float]:
+        """Seconds into the action at which the run interrupted it (Ctrl-C, SIGTERM, a batch timeout); else None."""
+        recorded = self.recorded
+        if recorded is None or not recorded.is_error or not recorded.extras.get("interrupted"):
+            return None
+        if isinstance(self.started, (int, float)) and isinstance(self.ended, (int, float)):
+            return max(0.0, float(self.ended) - float(self.started))
+        return 0.0
 
 
 def steps(entries: Iterator[Entry]) -> Iterator[Step]:
@@ -52,9 +68,15 @@ def steps(entries: Iterator[Entry]) -> Iterator[Step]:
         if isinstance(event, Action):
             if pending is not None:
                 yield pending
-            pending = Step(seq=record.get("seq", 0), action=event, recorded=None, phase=record.get("phase"))
+            pending = Step(
+                seq=record.get("seq", 0),
+                action=event,
+                recorded=None,
+                phase=record.get("phase"),
+                started=record.get("ts"),
+            )
         elif isinstance(event, Observation) and pending is not None and event.cause == pending.seq:
-            pending.recorded = event
+            pending.recorded, pending.ended = event, record.get("ts")
             yield pending
             pending = None
     if pending is not None:

@@ -49,6 +49,20 @@ VOLATILE_TEXT: list[tuple[re.Pattern[str], str, Optional[str]]] = [
     (re.compile(r"(goes to )\S+(, not to later observations)"), r"\1<file>\2", "not to later observations"),
 ]
 _DIGIT = re.compile(r"\d")
+#: A name that ``tempfile`` (``tmpXXXXXXXX``, ``<prefix>XXXXXXXX`` after a ``-``, ``_`` or ``.``) or
+#: ``mktemp`` (``tmp.XXXXXXXXXX``) made up; a file may add a suffix. A chosen name such as
+#: ``/tmp/alpha`` is not one, so ``/tmp/alpha/data`` and ``/tmp/beta/data`` still differ.
+_GENERATED = r"(?:(?:[\w.\-]*?[-_.]|tmp)[a-z0-9_]{8}|tmp\.[A-Za-z0-9]{10})(?:\.\w+)?(?![\w\-~])"
+
+
+def temporary_name(temp: str) -> re.Pattern[str]:
+    """A generated name directly in the temporary directory, as a whole path component.
+
+    The left boundary keeps ``/var/tmp/x`` or ``/home/u/tmp/x`` from matching ``/tmp``.
+    """
+    return re.compile(rf"(?<![\w.\-~/]){re.escape(temp.rstrip('/'))}/{_GENERATED}")
+
+
 #: Our bracketed notes after a command's output (left running, background jobs): other tools word
 #: them differently, so comparisons with imports drop trailing bracketed lines on both sides.
 _TRAILING_NOTES = re.compile(r"(?:\n?\[[^\n]*\][ \t]*)+$")
@@ -109,7 +123,7 @@ class Verifier:
         ]
         self.rules += [(path_pattern(p), "<workspace>", p) for p in sorted(paths, key=len, reverse=True)]
         for temp in sorted({tempfile.gettempdir(), "/tmp"}, key=len, reverse=True):
-            self.rules.append((re.compile(re.escape(temp) + r"/[^\s/'\"]+"), "<tmp>", temp + "/"))
+            self.rules.append((temporary_name(temp), "<tmp>", temp + "/"))
         self.rules += VOLATILE_TEXT
         self.rules += [(pattern, "<ignored>", "") for pattern in ignore]
         self.compares = comparison(fmt)  # what the format records: see importers.Comparison

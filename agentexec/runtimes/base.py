@@ -14,7 +14,11 @@ from typing import Any, Optional
 from agentexec.events import Action, Observation
 from agentexec.executors.base import OutputCallback
 
-__all__ = ["OutputCallback", "Runtime"]
+__all__ = ["RUN_ARGUMENTS", "OutputCallback", "Runtime"]
+
+#: ``Runtime``'s own arguments: the run passes them (``assembly.build_runtime``); they are not
+#: ``[runtime]`` options, which are the launcher's (``host``, ``image``, ``restart``...).
+RUN_ARGUMENTS = frozenset({"executor", "executor_kwargs", "workspace", "env", "output_dir", "module_dirs", "config"})
 
 
 class Runtime(ABC):

@@ -17,8 +17,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Optional
 
-from agentexec.errors import ClassLoadError, ConfigError
-from agentexec.runtimes.remote import RemoteRuntime, user_module_path
+from agentexec.errors import ConfigError
+from agentexec.runtimes.remote import RemoteRuntime
 
 #: Where the user's executor module is mounted in the container, apart from the workspace.
 CODE_DIR = "/opt/agentexec-user-code"
@@ -68,7 +68,7 @@ class DockerRuntime(RemoteRuntime):
             return [self.docker, "exec", "-i", *self.run_args, self.container, *self.agentexec_command, *serve_args]
         self.name = f"agentexec-{secrets.token_hex(4)}"
         mount = ["-v", f"{self.workspace}:{self.workspace}"] if self.mount_workspace else []
-        module = self._user_module()
+        module = self.user_code()
         if module is not None:
             mount += ["-v", f"{module}:{CODE_DIR}/{module.name}:ro"]
         output_dir = self.executor_kwargs.get("output_dir") or self.output_dir  # the user's, else the run's
@@ -82,15 +82,17 @@ class DockerRuntime(RemoteRuntime):
         ]  # fmt: skip
 
     def server_import_paths(self) -> list[str]:
-        extra = [CODE_DIR] if self.image and self._user_module() is not None else []
+        extra = [CODE_DIR] if self.image and self.user_code() is not None else []
         return list(dict.fromkeys([*self.import_paths, *extra]))
 
-    def _user_module(self) -> Optional[Path]:
-        """The executor's module file (or package directory) when it is the user's own, not installed code."""
-        try:
-            return user_module_path(self.executor_path)
-        except ClassLoadError:
-            return None  # not importable here: the image must provide it (or [runtime] import_paths)
+    def missing_code_hint(self) -> str:
+        inside = f"container {self.container}" if self.container else f"a container of image {self.image}"
+        if self.image and self.user_code() is not None:
+            return f"its module was mounted from {self.user_code()}, so something it imports is missing in {inside}"
+        return (
+            f"the search happened in {inside}, which does not have the executor's module: install it in the image, "
+            "or mount its directory with run_args and name it in [runtime] import_paths"
+        )
 
     def after_kill(self) -> None:
         """Killing the ``docker run`` client does not stop its container; remove it."""

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from agentexec import transfer
 from agentexec.events import Action, Observation, as_action
-from agentexec.executors.base import BaseActionExecutor
+from agentexec.executors.base import BaseActionExecutor, request_path
 from agentexec.executors.construction import build_executor
 from agentexec.loading import add_import_paths, load_class
 from agentexec.runtimes.base import OutputCallback, Runtime
@@ -46,10 +46,7 @@ class LocalRuntime(Runtime):
     # -- files: the same functions the protocol server uses, so errors and semantics match ----
 
     def _path(self, path: str | Path) -> Path:
-        if self.executor is not None:
-            return self.executor.resolve(path)
-        candidate = Path(path).expanduser()
-        return candidate if candidate.is_absolute() else self.workspace / candidate
+        return request_path(self.executor, self.workspace, path)
 
     def read_file(self, path: str, limit: Optional[int] = None) -> bytes:
         return transfer.read_bytes(self._path(path), limit)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import Any, Optional
 
 from agentexec.errors import RuntimeFailure
 from agentexec.protocol import (
@@ -25,21 +25,8 @@ from agentexec.protocol import (
     WriteFileRequest,
     raise_error,
 )
+from agentexec.runtimes.connection import Connection
 from agentexec.transfer import FileWriter, TreeWriter, read_chunks, transfer_error, tree_chunks, write_all
-
-
-class Connection(Protocol):
-    """What transfers need of ``remote.Connection`` (named here, so the two modules need not import each other)."""
-
-    def send(self, make: Any, request_id: Optional[int] = None, payload: bytes = b"", **fields: Any) -> int: ...
-
-    def receive(self, request_id: int, timeout: float) -> Any: ...
-
-    def poll(self, request_id: int) -> Any: ...
-
-    def forget(self, request_id: int) -> None: ...
-
-    def describe_death(self, what: str) -> str: ...
 
 
 def send_chunks(

@@ -79,10 +79,11 @@ def test_replay_uses_a_fresh_workspace_and_maps_recorded_paths(project: Path) ->
     absolute = str(project / "ws" / "abs.txt")
     log = record(project, [{"action": "write", "args": {"path": absolute, "content": "x"}}])
     (project / "ws" / "abs.txt").unlink()
-    code, lines, stderr = replay_json(project, log, "--verify")
+    code, lines, stderr = replay_json(project, log, "--verify", "--keep-workspace")
     assert code == 0, stderr
     new_workspace = Path(lines[0]["workspace"])
     assert new_workspace != project / "ws"
+    assert f"the replay's workspace is kept at {new_workspace}" in stderr
     assert (new_workspace / "abs.txt").read_text() == "x"
     assert not (project / "ws" / "abs.txt").exists()
     assert [line["args"]["path"] for line in lines if line.get("action") == "write"] == [str(new_workspace / "abs.txt")]

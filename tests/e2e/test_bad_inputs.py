@@ -234,7 +234,7 @@ CASES = [
     Case(
         "executor-argument-rejected",
         ["run", "t.json"],
-        ["executor.foo = 1", "'foo'", "it accepts: workspace, env, timeout"],
+        ["executor.foo = 1", "'foo'", "it accepts: timeout, no_output_timeout"],
         toml("[executor]\nfoo = 1\n"),
     ),
     Case(

@@ -75,13 +75,13 @@ def test_verifier_normalises_what_honestly_differs(tmp_path: Path) -> None:
         action=Action(action="run", args={"command": "x"}),
         recorded=Observation(
             observation="run",
-            content="/old/ws/a at 2025-01-01T10:00:00Z took 1.5s pid 123 tmp /tmp/tmpabc/x build 7\n",
+            content="/old/ws/a at 2025-01-01T10:00:00Z took 1.5s pid 123 tmp /tmp/tmpab3k9x_q/x build 7\n",
             extras={"exit_code": 0, "cwd": "/old/ws", "duration": 1.5},
         ),
     )
     same = Observation(
         observation="run",
-        content=f"{tmp_path}/a at 2026-11-24T01:02:03.456+00:00 took 20 ms pid 999 tmp /tmp/tmpzz9/x build 8",
+        content=f"{tmp_path}/a at 2026-11-24T01:02:03.456+00:00 took 20 ms pid 999 tmp /tmp/tmpzz9p0w1e/x build 8",
         extras={"exit_code": 0, "cwd": str(tmp_path), "duration": 0.02},
         cause=1,
     )
@@ -91,3 +91,22 @@ def test_verifier_normalises_what_honestly_differs(tmp_path: Path) -> None:
     assert divergence is not None
     assert "-exit_code: 0" in divergence.diff and "+exit_code: 2" in divergence.diff
     assert verifier.summary()["divergent_seqs"] == [1]
+
+
+def verifier_diverges(first: str, second: str) -> bool:
+    verifier = Verifier([], [])
+    recorded = Observation(observation="run", content=first, extras={"exit_code": 0})
+    step = Step(seq=1, action=Action(action="run", args={"command": "x"}), recorded=recorded)
+    replayed = Observation(observation="run", content=second, extras={"exit_code": 0}, cause=1)
+    return verifier.check(step, replayed) is not None
+
+
+def test_tmp_rule_replaces_generated_names_on_a_path_boundary_only() -> None:
+    assert verifier_diverges("/tmp/alpha/data", "/tmp/beta/data")
+    assert not verifier_diverges("/tmp/tmpab3k9x_q/data", "/tmp/tmpzz9p0w1e/data")
+    assert not verifier_diverges("in /tmp/agentexec-replay-ab3k9x_q/x", "in /tmp/agentexec-replay-0w1ezz9p/x")
+    assert not verifier_diverges("/tmp/tmp.AbC123xyZ0 done", "/tmp/tmp.q7W2e9RtY1 done")
+    normalise = Verifier([], []).normalise
+    assert normalise("/var/tmp/x and /var/tmp/tmpab3k9x_q") == "/var/tmp/x and /var/tmp/tmpab3k9x_q"
+    assert normalise("/home/u/tmp/tmpab3k9x_q/y") == "/home/u/tmp/tmpab3k9x_q/y"
+    assert normalise("cat /tmp/tmpab3k9x_q.txt") == "cat <tmp>"

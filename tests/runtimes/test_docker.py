@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from agentexec.errors import ConfigError, RuntimeFailure
+from agentexec.errors import ClassLoadError, ConfigError, RuntimeFailure
 from agentexec.runtimes.docker import DockerRuntime
 from tests.helpers import REPO, STREAMING_OPS_MODULE, read_log, run_cli, write_json
 
@@ -196,3 +196,15 @@ def test_a_start_failure_inside_the_container_is_one_line(docker_options: dict, 
     with pytest.raises(RuntimeFailure) as caught:
         rt.start()
     assert "\n" not in str(caught.value) and "docker runtime (image agentexec-empty:test)" in str(caught.value)
+
+
+def test_an_executor_the_container_cannot_import_is_one_line_naming_the_image(
+    docker_options: dict, tmp_path: Path
+) -> None:
+    rt = DockerRuntime(workspace=tmp_path / "ws", executor="only_in_another_image:OpsExecutor", **docker_options)
+    with pytest.raises(ClassLoadError) as caught:
+        rt.start()
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("docker runtime (image agentexec-empty:test): ")
+    assert "'only_in_another_image' not found" in message
+    assert "the search happened in a container of image agentexec-empty:test" in message

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import pytest
 
 from agentexec.errors import ConfigError, RuntimeFailure
 from agentexec.runtimes.ssh import SSHRuntime
-from tests.helpers import run_cli, write_json
+from tests.helpers import read_log, run_cli, write_json
 
 SSHD = shutil.which("sshd") or next((p for p in ("/usr/sbin/sshd", "/usr/local/sbin/sshd") if Path(p).exists()), None)
 
@@ -170,3 +171,96 @@ def test_a_task_carries_its_files_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
     result = run_cli("run", "task.json", "--log", "run.jsonl", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "run.jsonl.outputs/out/r").read_text() == "CARRIED\n"
+
+
+WHERE_OPS = textwrap.dedent(
+    '''
+    from agentexec.executors import ActionExecutor, action
+
+    class OpsExecutor(ActionExecutor):
+        @action
+        def module_file(self) -> str:
+            """Where this executor's module was imported from."""
+            return __file__
+    '''
+)
+
+
+def _ssh_project(root: Path, sshd: Sshd, executor: str) -> Path:
+    """A project whose agentexec.toml runs ``executor`` over ssh, with outputs spilled past 200 characters."""
+    project = root / "project"
+    (project / "ws").mkdir(parents=True)
+    options = ", ".join(f'"{option}"' for option in sshd.options)
+    (project / "agentexec.toml").write_text(
+        f'[core]\nruntime = "ssh"\nruntime_executor = "{executor}"\n'
+        "[executor]\nmax_output_chars = 200\n"
+        f'[runtime]\nhost = "{getpass.getuser()}@127.0.0.1"\nport = {sshd.port}\n'
+        f'identity_file = "{sshd.identity}"\nssh_options = [{options}]\n'
+        f'agentexec_command = "{sys.executable} -m agentexec"\n'
+    )
+    return project
+
+
+@pytest.mark.parametrize("layout", ["module", "package"])
+def test_a_custom_executor_beside_the_config_is_shipped_and_spilled_output_comes_back(
+    sshd: Sshd, tmp_path: Path, layout: str
+) -> None:
+    executor = "ssh_ops:OpsExecutor" if layout == "module" else "ssh_pkg.ops:OpsExecutor"
+    project = _ssh_project(tmp_path, sshd, executor)
+    if layout == "module":
+        (project / "ssh_ops.py").write_text(WHERE_OPS)
+    else:
+        (project / "ssh_pkg").mkdir()
+        (project / "ssh_pkg" / "__init__.py").write_text("")
+        (project / "ssh_pkg" / "ops.py").write_text(WHERE_OPS)
+    actions = [{"action": "module_file", "args": {}}, {"action": "run", "args": {"command": "seq 1 5000"}}]
+    write_json(project / "task.json", {"workspace": "ws", "actions": actions})
+    result = run_cli("run", "task.json", "--log", "run.jsonl", cwd=project, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    observations = [event for event in read_log(project / "run.jsonl") if "observation" in event]
+    module_file = Path(observations[0]["content"])
+    assert (
+        not module_file.is_relative_to(project)
+        and module_file.name == f"{'ssh_ops' if layout == 'module' else 'ops'}.py"
+    )
+    assert not module_file.exists(), "the host's scratch directory is removed at close"
+    spilled = list((project / "run.jsonl.outputs").iterdir())
+    assert len(spilled) == 1 and "4999\n5000" in spilled[0].read_text()
+    assert any(str(project / "run.jsonl.outputs") in note for note in observations[1]["extras"]["notes"])
+
+
+def test_spilled_output_comes_back_when_the_run_is_stopped_with_sigterm(sshd: Sshd, tmp_path: Path) -> None:
+    project = _ssh_project(tmp_path, sshd, "agentexec.executors:ActionExecutor")
+    actions = [
+        {"action": "run", "args": {"command": "seq 1 5000"}},
+        {"action": "run", "args": {"command": "sleep 60", "timeout": 120}},
+    ]
+    write_json(project / "task.json", {"workspace": "ws", "actions": actions})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTEXEC_")}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "agentexec", "run", "task.json", "--log", "run.jsonl"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    log = project / "run.jsonl"
+    while not (log.exists() and sum('"observation"' in line for line in log.read_text().splitlines()) >= 1):
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.1)
+    time.sleep(0.5)  # the sleep is running on the host
+    run.terminate()
+    run.communicate(timeout=60)
+    assert run.returncode in (130, 143)
+    spilled = list((project / "run.jsonl.outputs").iterdir())
+    assert len(spilled) == 1 and "4999\n5000" in spilled[0].read_text()
+
+
+def test_an_executor_the_host_cannot_import_is_one_line_naming_the_host(sshd: Sshd, tmp_path: Path) -> None:
+    project = _ssh_project(tmp_path, sshd, "only_on_a_build_box:OpsExecutor")
+    write_json(project / "task.json", {"workspace": "ws", "actions": [{"action": "run", "args": {"command": "true"}}]})
+    result = run_cli("run", "task.json", "--log", "run.jsonl", cwd=project, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = result.stderr.strip()
+    assert "Traceback" not in message and len(message.splitlines()) == 1, message
+    assert f"ssh runtime (host {getpass.getuser()}@127.0.0.1 port {sshd.port})" in message
+    assert "does not load there" in message and "'only_on_a_build_box' not found" in message
+    assert "[runtime] import_paths" in message and f"on {getpass.getuser()}@127.0.0.1" in message
