@@ -167,6 +167,15 @@ class Recorder:
             sink.finish(result)
 
 
+class TaskStage(Protocol):
+    """What happens around the agent's steps: ``before`` the first (raising ends the run as an error)
+    and ``after`` however the run ended, returning what went wrong (a task's files: ``task_files``)."""
+
+    def before(self, notes: Recorder) -> None: ...
+
+    def after(self, notes: Recorder) -> list[str]: ...
+
+
 def check_passed(observation: Observation) -> bool:
     """A check action passes when it is not an error and, for ``run``, exits 0."""
     if observation.is_error:
@@ -208,11 +217,13 @@ def run_task(
     max_iterations: int,
     log_path: Optional[str] = None,
     prelude: Optional[Callable[[Recorder], list[Action | Observation]]] = None,
+    stage: Optional[TaskStage] = None,
 ) -> RunResult:
     """Run one task to its end and report it; never raises for a failing task or interrupt.
 
     ``prelude`` runs before the agent's first step and returns the history it continues from
     (``--resume`` replays an interrupted run's actions this way); its actions count as steps.
+    ``stage`` runs before the prelude and after the run, before its result is recorded.
     """
     config = getattr(runtime, "config", None)
     recorder = Recorder(
@@ -223,6 +234,8 @@ def run_task(
     result = RunResult(task_id=task.id, outcome=Outcome.MAX_ITERATIONS, log_path=log_path)
     state = State(task=task, tools=runtime.action_schemas())
     try:
+        if stage is not None:
+            stage.before(recorder)
         if prelude is not None:
             state.history = prelude(recorder)
             state.iteration = sum(isinstance(event, Action) for event in state.history)
@@ -256,6 +269,8 @@ def run_task(
     except Exception as exc:  # noqa: BLE001 - an agent or runtime bug fails this task, not the caller
         result.outcome, result.passed = Outcome.ERROR, False
         result.message = f"{type(exc).__name__}: {exc}"
+    if stage is not None and (problems := stage.after(recorder)):
+        result.message = "; ".join([*([result.message] if result.message else []), *problems])
     result.duration = time.monotonic() - started
     recorder.finish(result)
     return result

@@ -10,17 +10,20 @@ Requests (client to server) carry an ``id``; every response names the ``id`` it 
     {"type": "result", "id": 2, "event": {"observation": "run", "content": "a.txt\\n", ...}}
     {"type": "interrupt", "id": 3}   ->   {"type": "ok", "id": 3}
     {"type": "close", "id": 4}       ->   {"type": "ok", "id": 4}, then the server exits
-    {"type": "read_file", "id": 5, "path": "out", "limit": null}
-        ->  {"type": "file", "id": 5, "kind": "tree", "size": 0}, {"type": "chunk", "id": 5, "data": "<base64>"}...,
-            {"type": "ok", "id": 5}
+    {"type": "read_file", "id": 5, "path": "out", "limit": null, "tree": true}
+        ->  {"type": "file", "id": 5, "kind": "tree", "size": 0, "mode": 493},
+            {"type": "chunk", "id": 5, "size": 1048576} + 1048576 raw bytes ..., {"type": "ok", "id": 5}
     {"type": "write_file", "id": 6, "path": "f.bin", "tree": false, "mode": 420}
-    {"type": "chunk", "id": 6, "data": "<base64>"}...  {"type": "chunk", "id": 6, "data": "", "last": true}
+    {"type": "chunk", "id": 6, "size": 1048576} + 1048576 raw bytes ...  {"type": "chunk", "id": 6, "last": true}
         ->  {"type": "ok", "id": 6}   (or an error as soon as it is known; later chunks are then dropped)
     {"type": "error", "id": 2, "error": "EventFormatError", "message": "..."}      (id null: no usable id)
 
-Files travel in chunks of at most ``transfer.CHUNK_SIZE`` bytes (base64 in the JSON line), a
-directory as a tar stream (``kind: "tree"``), so memory stays bounded on both sides; a ``chunk``
-carries the id of the ``read_file`` or ``write_file`` it belongs to. File errors come back as
+A ``chunk`` line is a frame header: exactly ``size`` raw bytes follow its newline, in both
+directions, so file data costs no base64 and no JSON parsing. Files travel in chunks of at most
+``transfer.CHUNK_SIZE`` bytes, a directory as one tar stream (``kind: "tree"``), with no answer
+per chunk: the pipe's back-pressure paces the sender and bounds memory on both sides. A chunk
+carries the id of the ``read_file`` or ``write_file`` it belongs to; ``abort`` ends a write whose
+sender failed, leaving the target as it was. File errors come back as
 ``PathNotFound``, ``PathPermissionDenied``, ``PathIsADirectory``, ``FileTooLarge``..., which the
 client raises as the same classes (subclasses of ``FileNotFoundError`` and its siblings).
 Several requests may be in flight at once: every response names its request, and an executor
@@ -40,7 +43,7 @@ only builds the request models it sends and the response union it reads.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import IO, Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import to_json
@@ -48,9 +51,12 @@ from pydantic_core import to_json
 from agentexec import errors
 from agentexec.events import describe_validation_error
 
-PROTOCOL_VERSION = 1
+#: 2: file data in raw frames after ``chunk`` headers (1 sent it base64 inside the JSON line).
+PROTOCOL_VERSION = 2
 #: Longest request line the server accepts; longer ones get an error response and are skipped.
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
+#: Largest raw frame a ``chunk`` header may announce; a reader never allocates more for one.
+MAX_CHUNK_BYTES = 16 * 1024 * 1024
 
 
 class Message(BaseModel):
@@ -113,11 +119,13 @@ class WriteFileRequest(Message):
 
 
 class ChunkRequest(Message):
-    """Bytes (base64) for the ``write_file`` of the same id; ``last`` ends it."""
+    """``size`` raw bytes (after this line) for the ``write_file`` of the same id; ``last`` commits it,
+    ``abort`` drops it."""
 
     type: Literal["chunk"]
-    data: str = ""
+    size: int = Field(default=0, ge=0, le=MAX_CHUNK_BYTES)
     last: bool = False
+    abort: bool = False
 
 
 Request = Annotated[
@@ -160,16 +168,21 @@ class OkMessage(Message):
 
 
 class FileMessage(Message):
-    """What a ``read_file`` found: a regular file of ``size`` bytes or a directory (a tar stream follows)."""
+    """What a ``read_file`` found: a regular file of ``size`` bytes or a directory (a tar stream
+    follows), with its permission bits, so a download keeps them."""
 
     type: Literal["file"]
     kind: Literal["file", "tree"]
     size: int
+    mode: Optional[int] = None
 
 
 class ChunkMessage(Message):
+    """The header of ``size`` raw bytes of a ``read_file``'s stream; ``data`` holds them once read."""
+
     type: Literal["chunk"]
-    data: str
+    size: int = Field(ge=0, le=MAX_CHUNK_BYTES)
+    data: bytes = b""
 
 
 class ErrorMessage(Message):
@@ -202,6 +215,41 @@ def response(message_type: str, request_id: Optional[int], **fields: Any) -> byt
     strings, NaN as null), and the client still validates every line against ``RESPONSE``.
     """
     return to_json({"id": request_id, "type": message_type, **fields}, inf_nan_mode="null") + b"\n"
+
+
+def guess_id(line: bytes) -> Optional[int]:
+    """The id of a request that failed validation, when it has a usable one."""
+    try:
+        value = json.loads(line).get("id")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def frame_size(line: bytes) -> int:
+    """How many raw bytes follow ``line``: its ``size`` when it is a ``chunk`` header, else 0.
+
+    Read from the raw JSON, so a header that fails validation still lets the reader skip its
+    bytes and stay in step with the stream.
+    """
+    if b'"chunk"' not in line:
+        return 0
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return 0
+    if not isinstance(data, dict) or data.get("type") != "chunk":
+        return 0
+    size = data.get("size", 0)
+    return size if isinstance(size, int) and 0 < size <= MAX_CHUNK_BYTES else 0
+
+
+def read_exact(stream: IO[bytes], size: int) -> bytes:
+    """Exactly ``size`` bytes of a frame; ``EventFormatError`` when the stream ends first."""
+    data = stream.read(size) if size else b""
+    if len(data) != size:
+        raise errors.EventFormatError(f"the stream ended {size - len(data)} bytes into a {size}-byte chunk")
+    return data
 
 
 def decode(line: bytes | str, adapter: TypeAdapter[Any]) -> Any:

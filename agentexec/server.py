@@ -17,7 +17,6 @@ File transfers never wait for actions: a ``read_file`` streams from a thread of 
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import queue
@@ -44,6 +43,9 @@ from agentexec.protocol import (
     WriteFileRequest,
     decode,
     error_response,
+    frame_size,
+    guess_id,
+    read_exact,
     response,
 )
 from agentexec.server_files import FileService
@@ -105,11 +107,13 @@ class Server:
 
     # -- output ----------------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
-        """Write one response line (made by ``protocol.response``)."""
+    def send(self, data: bytes, payload: bytes = b"") -> None:
+        """Write one response line (made by ``protocol.response``) and the raw bytes its frame announces."""
         with self._write_lock:
             try:
                 self.writer.write(data)
+                if payload:
+                    self.writer.write(payload)
                 self.writer.flush()
             except (BrokenPipeError, ValueError, OSError):
                 log.debug("client gone; dropped a response: %.80r", data)
@@ -130,13 +134,21 @@ class Server:
                 try:
                     request = decode(line, REQUEST)
                 except EventFormatError as exc:
-                    self.send(error_response(exc, _guess_id(line)))
+                    self.reader.read(frame_size(line))  # a bad chunk header's bytes: skipped, the stream stays in step
+                    self.send(error_response(exc, guess_id(line)))
                     continue
                 if isinstance(request, CloseRequest):
                     self.shutdown()
                     self.send(response("ok", request.id))
                     return
-                self.handle(request)
+                payload = b""
+                if isinstance(request, ChunkRequest) and request.size:
+                    try:
+                        payload = read_exact(self.reader, request.size)
+                    except EventFormatError:
+                        log.info("stdin closed inside a chunk; shutting down")
+                        return
+                self.handle(request, payload)
         finally:
             self.shutdown()
 
@@ -159,7 +171,7 @@ class Server:
             )
             self.send(error_response(exc))
 
-    def handle(self, request: Any) -> None:
+    def handle(self, request: Any, payload: bytes = b"") -> None:
         try:
             if isinstance(request, HelloRequest):
                 self.hello(request)
@@ -173,7 +185,7 @@ class Server:
             elif isinstance(request, WriteFileRequest):
                 self.files.open_write(request)
             elif isinstance(request, ChunkRequest):
-                self.files.chunk(request)
+                self.files.chunk(request, payload)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an error response
             log.warning("%s request %s failed: %s: %s", request.type, request.id, type(exc).__name__, exc)
             self.send(error_response(exc, request.id))
@@ -342,15 +354,6 @@ def _end_startup() -> None:
     """
     gc.freeze()
     gc.enable()
-
-
-def _guess_id(line: bytes) -> Optional[int]:
-    """The id of a request that failed validation, when it has a usable one."""
-    try:
-        value = json.loads(line).get("id")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def protocol_streams() -> tuple[BinaryIO, BinaryIO]:

@@ -29,6 +29,7 @@ from agentexec.events import Action, Observation
 from agentexec.loop import LogSink, Recorder, RunResult, Sink, Stopped, run_task
 from agentexec.replay.start import SnapshotLimits, record_start
 from agentexec.runtimes.base import Runtime
+from agentexec.task_files import TaskFiles
 from agentexec.tasks import Task
 
 #: Beside an event log ``run.jsonl``, the directory ``run.jsonl.outputs`` holds what its executor spilled.
@@ -140,7 +141,12 @@ class Session:
         max_iterations: int,
         prelude: Optional[Callable[[Recorder], list[Action | Observation]]] = None,
     ) -> RunResult:
-        """Run ``task`` with ``agent`` to its end, recording to the log and showing in ``views``."""
+        """Run ``task`` with ``agent`` to its end, recording to the log and showing in ``views``.
+
+        The task's uploads go into the workspace before the agent starts; its downloads come back
+        into the run's output directory however the run ends (``task_files``).
+        """
+        files = TaskFiles(task, self.started, self.plan.output_dir)
         return run_task(
             task,
             agent,
@@ -150,6 +156,7 @@ class Session:
             max_iterations=max_iterations,
             log_path=self.plan.log_path,
             prelude=prelude,
+            stage=files if files else None,
         )
 
 

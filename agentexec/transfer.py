@@ -5,14 +5,20 @@ a download mean the same everywhere:
 
 - errors keep their kind and name the path: ``PathNotFound`` is a ``FileNotFoundError``,
   ``PathPermissionDenied`` a ``PermissionError``, ``PathIsADirectory`` an ``IsADirectoryError``;
-  a read over its limit is ``FileTooLarge``, never a silent cut;
+  a read over its limit is ``FileTooLarge``, never a silent cut (files: ``file_io``);
 - a write honours the target: a read-only file is refused (even for root, as a user would
   expect, rather than replaced through a rename), a file with other hard links is rewritten in
   place so every link sees the new content, any other file is replaced atomically with its mode
   kept; parents are created;
-- a directory travels as a tar stream (modes kept; the ``tar`` extraction filter refuses
-  absolute paths and links out of the destination), produced and consumed by a thread through a
-  bounded queue or a pipe, so memory stays bounded whatever the size.
+- a directory travels as one tar stream: modes and symlinks kept, files owned by whoever
+  unpacks them, existing directories keep their own modes, absolute paths and ``..`` refused.
+
+Trees are packed and unpacked by GNU tar when the machine has it: measured on a 10,000-file
+tree, Python's ``tarfile`` took ten times as long as ``tar`` (header packing and per-member
+checks in Python), which made a tree transfer slower than copying by hand. Where there is no GNU
+tar (a minimal image), ``tarfile`` does the same job in a thread, with its ``tar`` filter for
+safety. ``AGENTEXEC_TAR`` names another tar executable, or ``python`` for ``tarfile``. Either
+way the stream flows through a pipe, so memory stays bounded whatever the size.
 """
 
 from __future__ import annotations
@@ -20,98 +26,49 @@ from __future__ import annotations
 import errno
 import os
 import queue
+import shutil
 import stat
+import subprocess
 import tarfile
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
-from typing import Optional, Union
+from typing import IO, Any, Optional, Union
 
-from agentexec.errors import (
-    FileTooLarge,
-    FileTransferError,
-    PathIsADirectory,
-    PathNotADirectory,
-    PathNotFound,
-    PathPermissionDenied,
+from agentexec.errors import FileTransferError, PathNotADirectory
+from agentexec.file_io import (
+    CHUNK_SIZE,
+    FileWriter,
+    new_file_mode,
+    read_bytes,
+    read_chunks,
+    stat_path,
+    stat_target,
+    transfer_error,
+    write_bytes,
 )
 
-#: Bytes per protocol chunk: big enough that per-message costs vanish, small enough to stay bounded.
-CHUNK_SIZE = 1 << 20
-#: Chunks a tree stream may have produced ahead of its consumer.
+__all__ = [
+    "CHUNK_SIZE",
+    "FileWriter",
+    "TreeWriter",
+    "copy",
+    "new_file_mode",
+    "read_bytes",
+    "read_chunks",
+    "stat_path",
+    "transfer_error",
+    "tree_chunks",
+    "write_all",
+    "write_bytes",
+]
+
+#: Chunks a ``tarfile`` packer may have produced ahead of its consumer.
 QUEUE_CHUNKS = 8
-
-_KINDS: dict[int, type[FileTransferError]] = {
-    errno.ENOENT: PathNotFound,
-    errno.EACCES: PathPermissionDenied,
-    errno.EPERM: PathPermissionDenied,
-    errno.EROFS: PathPermissionDenied,
-    errno.EISDIR: PathIsADirectory,
-    errno.ENOTDIR: PathNotADirectory,
-}
-
-
-def transfer_error(exc: OSError, path: Path | str, doing: str) -> FileTransferError:
-    """``exc`` as the agentexec error of its kind, saying what was done to which path."""
-    if isinstance(exc, FileTransferError):
-        return exc
-    kind = _KINDS.get(exc.errno or 0, FileTransferError)
-    reason = exc.strerror or str(exc)
-    if kind is PathIsADirectory:
-        reason = "it is a directory"
-    return kind(exc.errno or 0, f"cannot {doing} {path}: {reason}")
-
-
-def stat_path(path: Path) -> os.stat_result:
-    try:
-        return path.stat()
-    except OSError as exc:
-        raise transfer_error(exc, path, "read") from None
-
-
-def read_chunks(path: Path, limit: Optional[int] = None) -> Iterator[bytes]:
-    """A regular file's bytes in chunks; ``FileTooLarge`` before anything is read when over ``limit``."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        raise transfer_error(exc, path, "read") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise PathIsADirectory(errno.EISDIR, f"cannot read {path}: it is a directory")
-        if limit is not None and info.st_size > limit:
-            raise FileTooLarge(errno.EFBIG, f"cannot read {path}: its {info.st_size} bytes exceed the limit of {limit}")
-    except BaseException:
-        os.close(fd)
-        raise
-    return _chunks_of(fd, path, limit)
-
-
-def _chunks_of(fd: int, path: Path, limit: Optional[int]) -> Iterator[bytes]:
-    try:
-        total = 0
-        while chunk := os.read(fd, CHUNK_SIZE):
-            total += len(chunk)
-            if limit is not None and total > limit:  # it grew while being read
-                raise FileTooLarge(errno.EFBIG, f"cannot read {path}: it exceeds the limit of {limit} bytes")
-            yield chunk
-    finally:
-        os.close(fd)
-
-
-def read_bytes(path: Path, limit: Optional[int] = None) -> bytes:
-    return b"".join(read_chunks(path, limit))
-
-
-def _stat_target(path: Path) -> Optional[os.stat_result]:
-    """What a write would replace (None when nothing is there yet), an unreadable one as a transfer error."""
-    try:
-        return path.stat()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise transfer_error(exc, path, "write") from None
+#: Errors GNU tar names in its messages, recognised so a failure keeps its kind.
+_TAR_ERRNOS = (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC)
 
 
 def write_all(chunks: Iterable[bytes], sink: Union[FileWriter, TreeWriter]) -> None:
@@ -125,75 +82,66 @@ def write_all(chunks: Iterable[bytes], sink: Union[FileWriter, TreeWriter]) -> N
     sink.commit()
 
 
-class FileWriter:
-    """Writes one file from chunks; ``commit`` makes it visible, ``abort`` leaves the target untouched."""
-
-    def __init__(self, path: Path, mode: Optional[int] = None) -> None:
-        self.path = path
-        info = _stat_target(path)
-        if info is not None and stat.S_ISDIR(info.st_mode):
-            raise PathIsADirectory(errno.EISDIR, f"cannot write {path}: it is a directory")
-        if info is not None and not info.st_mode & 0o222:
-            raise PathPermissionDenied(errno.EACCES, f"cannot write {path}: the file is read-only")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.in_place = info is not None and (info.st_nlink > 1 or not stat.S_ISREG(info.st_mode))
-            if self.in_place:  # hard links (and devices, fifos) keep their identity
-                self.fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-                self.tmp: Optional[str] = None
-            else:
-                self.fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-                if info is not None:
-                    os.fchmod(self.fd, stat.S_IMODE(info.st_mode))
-                else:
-                    os.fchmod(self.fd, mode if mode is not None else new_file_mode())
-        except OSError as exc:
-            raise transfer_error(exc, path, "write") from None
-
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        try:
-            while view:
-                view = view[os.write(self.fd, view) :]
-        except OSError as exc:
-            self.abort()
-            raise transfer_error(exc, self.path, "write") from None
-
-    def commit(self) -> None:
-        try:
-            os.close(self.fd)
-            if self.tmp is not None:
-                os.replace(self.tmp, self.path)
-        except OSError as exc:
-            self.abort()
-            raise transfer_error(exc, self.path, "write") from None
-
-    def abort(self) -> None:
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-        if self.tmp is not None:
-            Path(self.tmp).unlink(missing_ok=True)
-
-
-def write_bytes(path: Path, data: bytes, mode: Optional[int] = None) -> None:
-    writer = FileWriter(path, mode)
-    writer.write(data)
-    writer.commit()
-
-
-def new_file_mode() -> int:
-    """The mode ``open()`` would give a new file under the current umask (read from /proc: no race)."""
+@cache
+def _is_gnu_tar(executable: str) -> bool:
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        umask = 0o022
-    return 0o666 & ~umask
+        probe = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0 and "GNU tar" in probe.stdout
 
 
-# -- trees ------------------------------------------------------------------------------------
+def gnu_tar() -> Optional[str]:
+    """The GNU tar that packs and unpacks trees, or None to use ``tarfile``."""
+    wanted = os.environ.get("AGENTEXEC_TAR", "tar")
+    if wanted == "python":
+        return None
+    executable = shutil.which(wanted)
+    return executable if executable is not None and _is_gnu_tar(executable) else None
+
+
+def _tar_failure(log: IO[bytes], path: Path, doing: str) -> FileTransferError:
+    """What tar said went wrong (its first complaint), as the transfer error of that kind."""
+    log.seek(0)
+    lines = [line.strip() for line in log.read().decode("utf-8", "replace").splitlines()]
+    said = next((line for line in lines if line and "Exiting with failure" not in line), "tar failed")
+    said = said.removeprefix("tar: ")
+    for code in _TAR_ERRNOS:
+        if os.strerror(code) in said:
+            return transfer_error(OSError(code, said), path, doing)
+    return FileTransferError(f"cannot {doing} {path}: {said}")
+
+
+def _check_directory(path: Path) -> None:
+    info = stat_path(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise PathNotADirectory(errno.ENOTDIR, f"cannot pack {path}: it is not a directory")
+
+
+def tree_chunks(path: Path) -> Iterator[bytes]:
+    """A directory's content (not the directory itself) as a tar stream, in chunks."""
+    _check_directory(path)
+    tar = gnu_tar()
+    return _tar_pack(tar, path) if tar else _tarfile_pack(path)
+
+
+def _tar_pack(tar: str, path: Path) -> Iterator[bytes]:
+    log = tempfile.TemporaryFile()
+    command = [tar, "-c", "-f", "-", "-C", str(path), "--numeric-owner", "--warning=no-file-changed", "."]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        while chunk := process.stdout.read(CHUNK_SIZE):
+            yield chunk
+        # 1 is "a file changed while it was read": the stream is whole, as for cp of a live tree
+        if process.wait() not in (0, 1):
+            raise _tar_failure(log, path, "pack")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        log.close()
 
 
 class _QueueWriter:
@@ -215,11 +163,7 @@ class _QueueWriter:
             self.pending = bytearray()
 
 
-def tree_chunks(path: Path) -> Iterator[bytes]:
-    """A directory's content (not the directory itself) as a tar stream, in chunks."""
-    info = stat_path(path)
-    if not stat.S_ISDIR(info.st_mode):
-        raise PathNotADirectory(errno.ENOTDIR, f"cannot pack {path}: it is not a directory")
+def _tarfile_pack(path: Path) -> Iterator[bytes]:
     chunks: queue.Queue[object] = queue.Queue(maxsize=QUEUE_CHUNKS)
     done = object()
 
@@ -242,40 +186,71 @@ def tree_chunks(path: Path) -> Iterator[bytes]:
         yield item
 
 
+class _OwnFiles(tarfile.TarFile):
+    """Unpacks as GNU tar's ``--no-same-owner`` does: files belong to whoever unpacks them."""
+
+    def chown(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 class TreeWriter:
-    """Unpacks a tar stream fed in chunks into a directory (created if missing), with a thread."""
+    """Unpacks a tar stream fed in chunks into a directory (created if missing): by GNU tar, else a thread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        info = _stat_target(path)
+        info = stat_target(path)
         if info is not None and not stat.S_ISDIR(info.st_mode):
             raise PathNotADirectory(errno.ENOTDIR, f"cannot unpack into {path}: it is not a directory")
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise transfer_error(exc, path, "write") from None
-        read_end, self.fd = os.pipe()
         self.error: Optional[BaseException] = None
-        self.thread = threading.Thread(target=self._unpack, args=(read_end,), daemon=True, name="tree-unpack")
-        self.thread.start()
+        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.thread: Optional[threading.Thread] = None
+        tar = gnu_tar()
+        if tar is not None:
+            self.log: Optional[IO[bytes]] = tempfile.TemporaryFile()
+            command = [tar, "-x", "-f", "-", "-C", str(path), "--no-same-owner", "--preserve-permissions"]
+            command += ["--no-overwrite-dir"]  # the destination and directories already there keep their modes
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log)
+            assert self.process.stdin is not None
+            self.fd = self.process.stdin.fileno()
+        else:
+            self.log = None
+            read_end, self.fd = os.pipe()
+            self.thread = threading.Thread(target=self._unpack, args=(read_end,), daemon=True, name="tree-unpack")
+            self.thread.start()
 
     def _unpack(self, read_end: int) -> None:
         with os.fdopen(read_end, "rb") as source:
             try:
-                with tarfile.open(fileobj=source, mode="r|") as tar:
+                with _OwnFiles.open(fileobj=source, mode="r|") as tar:
                     tar.extractall(self.path, filter="tar")
             except BaseException as exc:  # noqa: BLE001 - reported by commit()
                 self.error = exc
                 source.read()  # drain, so the writer never blocks on a pipe nobody reads
 
     def write(self, data: bytes) -> None:
+        view = memoryview(data)
         try:
-            _write_all(self.fd, data)
+            while view:
+                view = view[os.write(self.fd, view) :]
         except OSError:
             pass  # the unpacker stopped; commit() says why
 
     def commit(self) -> None:
-        os.close(self.fd)
+        self._close_input()
+        if self.process is not None:
+            assert self.log is not None
+            failed = self.process.wait() != 0
+            try:
+                if failed:
+                    raise _tar_failure(self.log, self.path, "unpack into")
+            finally:
+                self.log.close()
+            return
+        assert self.thread is not None
         self.thread.join()
         if self.error is not None:
             error = self.error
@@ -284,17 +259,24 @@ class TreeWriter:
             raise FileTransferError(f"cannot unpack into {self.path}: {type(error).__name__}: {error}")
 
     def abort(self) -> None:
+        """Stop unpacking; what was unpacked so far stays (a tree is not written atomically)."""
+        self._close_input()
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            if self.log is not None:
+                self.log.close()
+        elif self.thread is not None:
+            self.thread.join(timeout=5)
+
+    def _close_input(self) -> None:
         try:
-            os.close(self.fd)
+            if self.process is not None and self.process.stdin is not None:
+                self.process.stdin.close()
+            else:
+                os.close(self.fd)
         except OSError:
             pass
-        self.thread.join(timeout=5)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def copy(source: Path, dest: Path) -> None:

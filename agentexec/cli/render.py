@@ -14,6 +14,7 @@ from agentexec.eventlog import result_record
 from agentexec.events import describe_action
 from agentexec.loop import RunResult
 from agentexec.streamed import StreamedText
+from agentexec.task_files import describe_transfer
 
 MAX_SHOWN_LINES = 40
 #: How a command left running is described, by why its action returned (``timed_out``).
@@ -50,6 +51,7 @@ class RichView:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.streams: dict[int, StreamedText] = {}
         self.at_line_start = True
+        self.sessions = {"default"}  # bash sessions seen: run lines are labelled once there are two
 
     def header(self, header: dict[str, Any]) -> None:
         core = header.get("config", {}).get("core", {})
@@ -65,15 +67,25 @@ class RichView:
     def record(self, record: dict[str, Any]) -> None:
         if "output" in record:
             self._stream(record)
+        elif "transfer" in record:
+            note = record["transfer"]
+            self.console.print(Text(describe_transfer(note), style="red" if note.get("error") else "dim"))
         elif "action" in record:
             phase = "check " if record.get("phase") == "check" else ""
-            line = Text(f"▶ {record['seq']} {phase}{record['action']} ", style="bold cyan")
+            line = Text(f"▶ {record['seq']} {phase}{self._session_label(record)}{record['action']} ", style="bold cyan")
             line.append(action_summary(record), style="bold")
             if record.get("thought"):
                 line.append(f"  # {record['thought']}", style="dim italic")
             self.console.print(line)
         else:
             self._observation(record)
+
+    def _session_label(self, record: dict[str, Any]) -> str:
+        """``[name] `` for a run (and its output below it) once more than one bash session exists."""
+        if record["action"] not in ("run", "close_session"):
+            return ""
+        self.sessions.add(str((record.get("args") or {}).get("session", "default")))
+        return f"[{(record.get('args') or {}).get('session', 'default')}] " if len(self.sessions) > 1 else ""
 
     def _stream(self, record: dict[str, Any]) -> None:
         text = record["output"]

@@ -71,6 +71,7 @@ def replay_command(request: ReplayRequest) -> int:
     from agentexec.replay.verify import Verifier, compile_ignores
     from agentexec.replay.workspace import for_replay
     from agentexec.session import Session, SessionPlan
+    from agentexec.task_files import TaskFiles
 
     start, stop = request.start, request.stop
     if start is not None and stop is not None and start > stop:
@@ -109,6 +110,7 @@ def replay_command(request: ReplayRequest) -> int:
         verifier = Verifier(workspaces, ignores, fmt)
     try:
         with Session(plan) as session:
+            files = TaskFiles.recorded(task, session.started, plan.output_dir)
             result = replay(
                 recorded,
                 session.started,
@@ -119,6 +121,7 @@ def replay_command(request: ReplayRequest) -> int:
                 start=start,
                 stop=stop,
                 log_path=str(log_path),
+                stage=files,
             )
     finally:
         _warn(recorded.warnings)

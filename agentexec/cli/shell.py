@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agentexec.cli.lineinput import LineReader
+from agentexec.cli.shell_sessions import ShellSessions
 from agentexec.config import Config
 from agentexec.eventlog import new_log_path
 from agentexec.events import Action, Observation, as_action
@@ -50,12 +51,13 @@ HELP = """\
   /action {JSON}             a whole action: {"action": "run", "args": {"command": "ls"}}
   /actions                   the executor's actions and their arguments
   /log                       the event log's path
+  /session [NAME]            switch to bash session NAME (started on its first command); alone: list them
   /help                      this help
   /quit                      end the session (also Ctrl-D, or Ctrl-C at an empty prompt)
 While a command is still running, a line is sent to it as input ('//x' sends '/x', an empty line
 waits for more output), Ctrl-C sends it C-c and Ctrl-D sends C-d."""
 
-COMMANDS = ("/action", "/actions", "/edit", "/help", "/log", "/py", "/quit", "/read", "/undo", "/write")
+COMMANDS = ("/action", "/actions", "/edit", "/help", "/log", "/py", "/quit", "/read", "/session", "/undo", "/write")
 EDIT_COMMANDS = ("view", "create", "str_replace", "insert", "undo")
 
 
@@ -77,6 +79,7 @@ class Shell:
         self.waiting = False  # a command is still running: lines are its input
         self.edited: list[str] = []  # paths of this session's edits, for /undo
         self.reader = LineReader(self.completions, console.file)
+        self.sessions = ShellSessions(self.cwd)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -105,8 +108,8 @@ class Shell:
         home = str(Path.home())
         cwd = "~" + self.cwd[len(home) :] if self.cwd == home or self.cwd.startswith(home + "/") else self.cwd
         if self.waiting:
-            return f"{cwd} [running] input> "
-        return f"{cwd} [{'-' if self.exit_code is None else self.exit_code}]$ "
+            return f"{self.sessions.label()}{cwd} [running] input> "
+        return f"{self.sessions.label()}{cwd} [{'-' if self.exit_code is None else self.exit_code}]$ "
 
     def handle(self, line: str) -> Optional[str]:
         """Carry out one line; returns "quit" when the session should end."""
@@ -133,6 +136,7 @@ class Shell:
             "/undo": self.cmd_undo,
             "/action": self.cmd_action,
             "/py": self.cmd_py,
+            "/session": self.cmd_session,
         }.get(name)
         if handler is None:
             close = difflib.get_close_matches(name, COMMANDS, n=1)
@@ -147,6 +151,7 @@ class Shell:
 
     def act(self, act: Action) -> Optional[Observation]:
         """Execute an action through the loop's ``execute``; Ctrl-C interrupts it and returns here."""
+        act = self.sessions.tag(act)
         try:
             observation = execute(self.runtime, self.recorder, act)
         except KeyboardInterrupt:  # execute interrupted the runtime (which waits for the command) and recorded it
@@ -154,6 +159,7 @@ class Shell:
                 self.exit_code = 130  # as bash reports a command ended by Ctrl-C
             return None
         self.observe(act, observation)
+        self.sessions.closed(self, act, observation)
         return observation
 
     def observe(self, act: Action, observation: Observation) -> None:
@@ -259,6 +265,10 @@ class Shell:
             key: self.path(value) if isinstance(value, str) and (key == "path" or key.endswith("_path")) else value
             for key, value in args.items()
         }
+
+    def cmd_session(self, rest: str) -> None:
+        (name,) = split(rest, "/session NAME", 0, 1) or [""]
+        self.console.print(self.sessions.switch(self, name) if name else self.sessions.listing(), style="dim")
 
     def cmd_py(self, rest: str) -> None:
         code = rest if rest else self.read_block("Python cell", final_newline=False)

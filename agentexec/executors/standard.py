@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Optional
 
 from annotated_types import Gt
 
@@ -18,21 +18,21 @@ from agentexec.events import Action, Observation, error
 from agentexec.executors.base import BaseActionExecutor, OutputCallback, action
 from agentexec.executors.bash import BashSession, CommandResult, SessionBusy
 from agentexec.executors.browser import BrowserActions
-from agentexec.executors.confine import Confinement, Shadow
-from agentexec.executors.files import EditError, Editor, decode_report, decode_text, write_atomic
+from agentexec.executors.confine import Confinement
+from agentexec.executors.file_actions import FileActions
 from agentexec.executors.ipython import IPythonActions
 from agentexec.executors.oneshot import ExecResult, run_argv
 from agentexec.executors.sessions import DEFAULT_SESSION, SessionPool
 
-EditCommand = Literal["view", "create", "str_replace", "insert", "undo_edit"]
 #: Seconds that must be a positive number: a zero or negative limit would end every command at once.
 Seconds = Annotated[float, Gt(0)]
 
 
-class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
+class ActionExecutor(FileActions, IPythonActions, BrowserActions, BaseActionExecutor):
     """Shell, file, editor and control actions over one workspace and named bash sessions.
 
-    ``run_ipython`` and ``browse`` come from their mixins, each with a resource started on first use.
+    ``read``/``write``/``edit`` come from ``FileActions``; ``run_ipython`` and ``browse`` from their
+    mixins, each with a resource started on first use.
 
     Args:
         workspace: directory the actions work in; relative paths resolve against it.
@@ -62,9 +62,7 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
         self.max_output_chars = max_output_chars
         self.output_dir = Path(output_dir) if output_dir else None
         self.sessions: Optional[SessionPool] = None
-        self.editor = Editor()
         self.confinement = Confinement(self.workspace) if confine_to_workspace else None
-        self.shadow: Optional[Shadow] = None
         self._execs: set[subprocess.Popen[bytes]] = set()
         self._execs_lock = threading.Lock()
         # Interrupts so far, and per thread how many there had been when its action began: an
@@ -97,8 +95,6 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
             running = list(self._execs)
         for process in running:
             _kill_group(process)
-        if self.shadow is not None:
-            self.shadow.close()
         super().close()
 
     def mark_action_start(self) -> None:
@@ -269,85 +265,6 @@ class ActionExecutor(IPythonActions, BrowserActions, BaseActionExecutor):
             f"\n[{what} ({result.timed_out}); the process is left running: run with is_input=true and an "
             "empty command to wait for more output, text to answer it, or C-c to stop it]"
         )
-
-    @action
-    def read(self, path: str, start: int = 0, end: int = -1) -> Observation:
-        """Read a text file, optionally a range of lines.
-
-        Args:
-            path: file to read; relative to the workspace.
-            start: first line, 0-based (OpenHands' convention).
-            end: line to stop before; -1 reads to the end.
-        """
-        if self.confinement is not None:
-            target = self.confinement.shown(path)
-            text, invalid = decode_text(self.confinement.read_bytes(path))
-        else:
-            target = self.resolve(path)
-            text, invalid = decode_report(target)
-        lines = text.splitlines(keepends=True)
-        selected = lines[start:] if end == -1 else lines[start:end]
-        extras: dict[str, Any] = {"path": str(target)}
-        if invalid:
-            extras["invalid_utf8"] = True
-            extras["notes"] = ["the file is not valid UTF-8: invalid bytes are shown as U+FFFD; exec can read bytes"]
-        return Observation(observation="read", content="".join(selected), extras=extras)
-
-    @action
-    def write(self, path: str, content: str) -> Observation:
-        """Write a whole file; parents are created. A read-only file is refused, hard links are kept.
-
-        Args:
-            path: file to write; relative to the workspace.
-            content: the file's new content.
-        """
-        if self.confinement is not None:
-            target = self.confinement.shown(path)
-            self.confinement.write_bytes(path, content.encode("utf-8", "surrogateescape"))
-        else:
-            target = self.resolve(path)
-            write_atomic(target, content)
-        return Observation(
-            observation="write", content=f"wrote {len(content)} characters to {target}", extras={"path": str(target)}
-        )
-
-    @action
-    def edit(
-        self,
-        command: EditCommand,
-        path: str,
-        file_text: Optional[str] = None,
-        old_str: Optional[str] = None,
-        new_str: Optional[str] = None,
-        insert_line: Optional[int] = None,
-        view_range: Optional[list[int]] = None,
-    ) -> Observation:
-        """View, create and edit files: str_replace needs old_str to match exactly once.
-
-        Args:
-            command: one of view, create, str_replace, insert, undo_edit.
-            path: file or directory; relative to the workspace.
-            file_text: content of the file for create.
-            old_str: text to replace for str_replace; must occur exactly once.
-            new_str: replacement for str_replace, or the text to insert.
-            insert_line: insert new_str after this line (0 inserts at the top).
-            view_range: [start, end] 1-based lines for view; end -1 means the last line.
-        """
-        try:
-            args = (file_text, old_str, new_str, insert_line, view_range)
-            if self.confinement is None:
-                target = self.resolve(path)
-                content = self.editor.apply(target, command, *args)
-            else:
-                target = self.confinement.shown(path)
-                if self.shadow is None:
-                    self.shadow = Shadow(self.confinement)
-                content = self.shadow.edit(
-                    path, command == "view", lambda copy: self.editor.apply(copy, command, *args)
-                )
-        except (EditError, OSError) as exc:
-            return error(f"edit {command} {path}: {exc}", path=str(self.resolve(path)))
-        return Observation(observation="edit", content=content, extras={"path": str(target), "command": command})
 
     @action
     def finish(self, message: str = "") -> Observation:

@@ -33,8 +33,8 @@ def open_log_text(path: Path, expected: str, errors: str = "strict") -> IO[str]:
 
 #: The format name of agentexec's own logs (importers name theirs).
 NATIVE = "agentexec"
-#: Log lines that are not events: a replay's divergence notes, and the run's final result.
-NOTE_KEYS = ("divergence",)
+#: Log lines that are not events: a replay's divergence notes, a task's file transfers, and the run's final result.
+NOTE_KEYS = ("divergence", "transfer")
 
 Entry = tuple[dict[str, Any], Optional[Event]]
 

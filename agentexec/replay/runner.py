@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from agentexec.errors import AgentexecError, UsageError
 from agentexec.events import Action, Observation, error
-from agentexec.loop import Recorder, RunResult, Sink, execute, interrupt_reason
+from agentexec.loop import Recorder, RunResult, Sink, TaskStage, execute, interrupt_reason
 from agentexec.outcomes import Outcome
 from agentexec.replay.paths import PathMap
 from agentexec.replay.source import RecordedRun, Step, steps
@@ -58,10 +58,13 @@ def replay(
     start: Optional[int] = None,
     stop: Optional[int] = None,
     log_path: Optional[str] = None,
+    stage: Optional[TaskStage] = None,
 ) -> ReplayResult:
     """Execute a recorded run's actions in order in ``runtime``; never raises for a failing action.
 
-    A malformed line found midway still raises (a ``UsageError``), after the new log is closed.
+    ``stage`` carries the recorded task's files: uploads before the first action, downloads after
+    the last (``task_files``). A malformed line found midway still raises (a ``UsageError``), after
+    the new log is closed.
     """
     recorder = Recorder(sinks)
     recorder.header(header)
@@ -73,6 +76,8 @@ def replay(
     started = time.monotonic()
     failure: Optional[UsageError] = None
     try:
+        if stage is not None:
+            stage.before(recorder)
         for step in select(run, start, stop):
             meta: dict[str, Any] = {"phase": step.phase} if step.phase else {}
             observation = replay_step(runtime, recorder, step, paths.action(step.action), **meta)
@@ -96,6 +101,8 @@ def replay(
     result.passed = result.outcome == Outcome.REPLAYED
     if not result.message:
         result.message = describe(result)
+    if stage is not None and (problems := stage.after(recorder)):
+        result.message = "; ".join([result.message, *problems])
     recorder.finish(result)
     if failure is not None:
         raise failure

@@ -31,11 +31,15 @@ from agentexec.protocol import (
     OutputMessage,
     decode,
     encode,
+    frame_size,
+    read_exact,
 )
 
 log = logging.getLogger("agentexec.runtimes.connection")
 
 STDERR_LINES = 20
+#: Chunks of a download held for its reader before the reader thread waits (each up to transfer.CHUNK_SIZE).
+QUEUED_CHUNKS = 8
 _EOF = None
 
 
@@ -58,7 +62,10 @@ class Connection:
         self.routes: dict[int, queue.Queue[Any]] = {}
         self._ended = False
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one request (and its frame) at a time onto stdin
+        # The routes have a lock of their own: the reader thread must route responses while a
+        # sender blocks on a full stdin pipe, or a server answering meanwhile would wait forever.
+        self._routes_lock = threading.Lock()
         self._next_id = 0
         self._threads = [
             threading.Thread(target=self._read_stdout, daemon=True, name="server-stdout"),
@@ -68,27 +75,39 @@ class Connection:
             thread.start()
 
     def _read_stdout(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
+        stdout = self.process.stdout
+        assert stdout is not None
+        for line in stdout:
             try:
                 message = decode(line, RESPONSE)
+                if isinstance(message, ChunkMessage):  # a frame: its raw bytes follow the line
+                    message.data = read_exact(stdout, message.size)
             except EventFormatError as exc:
+                stdout.read(frame_size(line))
                 log.info("executor server wrote a line that is not a protocol message: %s", exc)
                 self.stderr_tail.append(f"[stdout, not protocol] {line.decode('utf-8', 'replace').rstrip()}")
                 continue
-            with self._write_lock:
+            with self._routes_lock:
                 if message.id is None:  # an error about no particular request: every waiter hears it
                     targets = list(self.routes.values()) if isinstance(message, ErrorMessage) else []
                 else:
                     route = self.routes.get(message.id)
                     targets = [route] if route is not None else []  # stale: nobody waits for it any more
+            if isinstance(message, ChunkMessage) and targets:
+                self._wait_for_room(message.id, targets[0])
             for target in targets:
                 target.put(message)
-        with self._write_lock:
+        with self._routes_lock:
             self._ended = True
             targets = list(self.routes.values())
         for target in targets:
             target.put(_EOF)
+
+    def _wait_for_room(self, request_id: Optional[int], route: queue.Queue[Any]) -> None:
+        """Hold a download's next chunk until its reader has taken the earlier ones (or given up),
+        so the server's pipe, not this process's memory, absorbs a slow consumer."""
+        while request_id is not None and route.qsize() >= QUEUED_CHUNKS and self.routes.get(request_id) is route:
+            time.sleep(0.001)
 
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
@@ -97,13 +116,13 @@ class Connection:
             self.stderr_tail.append(line)
             log.debug("server: %s", line)
 
-    def send(self, make: Any, request_id: Optional[int] = None, **fields: Any) -> int:
+    def send(self, make: Any, request_id: Optional[int] = None, payload: bytes = b"", **fields: Any) -> int:
         """Send a request built by ``make(type=..., id=..., **fields)``; return its id.
 
         A new request gets a fresh id and a queue its responses are routed to; a ``chunk`` of a
-        write reuses its ``write_file``'s ``request_id``.
+        write reuses its ``write_file``'s ``request_id`` and carries its raw bytes as ``payload``.
         """
-        with self._write_lock:
+        with self._routes_lock:
             if request_id is None:
                 self._next_id += 1
                 request_id = self._next_id
@@ -111,10 +130,13 @@ class Connection:
                 self.routes[request_id] = route
                 if self._ended:
                     route.put(_EOF)
-            request: BaseModel = make(id=request_id, **fields)
+        request: BaseModel = make(id=request_id, **fields)
+        with self._write_lock:
             assert self.process.stdin is not None
             try:
                 self.process.stdin.write(encode(request))
+                if payload:
+                    self.process.stdin.write(payload)
                 self.process.stdin.flush()
             except (BrokenPipeError, OSError, ValueError):
                 raise RuntimeFailure(self.describe_death("the executor server stopped reading requests")) from None
@@ -145,7 +167,7 @@ class Connection:
 
     def forget(self, request_id: int) -> None:
         """Stop routing responses to ``request_id`` (answered, or its caller gave up)."""
-        with self._write_lock:
+        with self._routes_lock:
             self.routes.pop(request_id, None)
 
     @property

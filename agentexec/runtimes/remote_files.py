@@ -1,14 +1,14 @@
 """The client's half of file transfers over the stdio protocol (see ``protocol``'s module doc).
 
-Uploads read the local file or pack the local tree chunk by chunk and send each as it is made;
-downloads write each chunk as it arrives, unpacking a tree through ``transfer.TreeWriter``; so
-neither side ever holds more than a few chunks. Server errors come back as the same classes
-(``PathNotFound`` is a ``FileNotFoundError``...).
+Uploads read the local file or pack the local tree chunk by chunk and send each as a raw frame
+as it is made, with no answer awaited per chunk; downloads write each chunk as it arrives,
+unpacking a tree through ``transfer.TreeWriter``; so neither side ever holds more than a few
+chunks. A sender that fails midway aborts the write: a file's target keeps its old content.
+Server errors come back as the same classes (``PathNotFound`` is a ``FileNotFoundError``...).
 """
 
 from __future__ import annotations
 
-import base64
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -39,22 +39,21 @@ def send_chunks(
             early = connection.poll(request_id)
             if early is not None:
                 _answer(early, remote)
-            connection.send(ChunkRequest, request_id, type="chunk", data=base64.b64encode(chunk).decode("ascii"))
-        connection.send(ChunkRequest, request_id, type="chunk", data="", last=True)
+            connection.send(ChunkRequest, request_id, payload=chunk, type="chunk", size=len(chunk))
     except BaseException:
-        # tell the server the write is over (it drops a failed one); the target keeps its old content
-        try:
-            connection.send(ChunkRequest, request_id, type="chunk", data="", last=True)
+        try:  # the server drops the write; a file's target keeps its old content
+            connection.send(ChunkRequest, request_id, type="chunk", abort=True)
         finally:
             connection.forget(request_id)
         raise
+    connection.send(ChunkRequest, request_id, type="chunk", last=True)
     _answer(_wait(connection, request_id, timeout, remote), remote)
 
 
 def receive_chunks(
     connection: Connection, remote: str, timeout: float, limit: Optional[int], tree: bool = False
-) -> tuple[str, Iterator[bytes]]:
-    """Start reading ``remote``: its kind (``file`` or ``tree``) and its chunks as they arrive."""
+) -> tuple[FileMessage, Iterator[bytes]]:
+    """Start reading ``remote``: what it is (kind ``file`` or ``tree``, mode) and its chunks as they arrive."""
     request_id = connection.send(ReadFileRequest, type="read_file", path=remote, limit=limit, tree=tree)
     first = _wait(connection, request_id, timeout, remote)
     if not isinstance(first, FileMessage):
@@ -67,7 +66,7 @@ def receive_chunks(
             while True:
                 message = _wait(connection, request_id, timeout, remote)
                 if isinstance(message, ChunkMessage):
-                    yield base64.b64decode(message.data)
+                    yield message.data
                 elif isinstance(message, OkMessage):
                     return
                 else:
@@ -75,12 +74,12 @@ def receive_chunks(
         finally:
             connection.forget(request_id)
 
-    return first.kind, chunks()
+    return first, chunks()
 
 
 def read_file(connection: Connection, remote: str, timeout: float, limit: Optional[int]) -> bytes:
-    kind, chunks = receive_chunks(connection, remote, timeout, limit)
-    if kind == "tree":
+    found, chunks = receive_chunks(connection, remote, timeout, limit)
+    if found.kind == "tree":
         for _ in chunks:
             pass
         raise transfer_error(IsADirectoryError(21, "Is a directory"), remote, "read")
@@ -101,8 +100,8 @@ def upload(connection: Connection, local: Path, remote: str, timeout: float) -> 
 
 def download(connection: Connection, remote: str, local: Path, timeout: float) -> None:
     """Copy ``remote`` (a file or a directory's content) to ``local``."""
-    kind, chunks = receive_chunks(connection, remote, timeout, None, tree=True)
-    write_all(chunks, TreeWriter(local) if kind == "tree" else FileWriter(local))
+    found, chunks = receive_chunks(connection, remote, timeout, None, tree=True)
+    write_all(chunks, TreeWriter(local) if found.kind == "tree" else FileWriter(local, found.mode))
 
 
 def _wait(connection: Connection, request_id: int, timeout: float, remote: str) -> Any:

@@ -7,6 +7,11 @@ process. Started by root, it drops every capability (``--cap-drop ALL``): uid 0 
 neither mount nor override file permissions. Its own PID namespace means closing it kills every
 process the agent started, however it was detached.
 
+With ``overlay = true`` the system directories get an ephemeral writable layer instead
+(``sandbox_overlay``): a task may install packages or add users, root inside keeps only the
+capabilities that needs (never ``sys_admin``: no mounts), and every change vanishes with the
+sandbox. Started by a user other than root, the sandbox then maps that user to root inside.
+
 The private ``/tmp`` would hide anything the server needs that lives there: a virtualenv under
 ``/tmp``, an editable checkout, the user's executor module. Every such path on ``sys.path`` (and
 the agentexec package, the interpreter's prefixes and the import paths) is bound back read-only.
@@ -43,6 +48,8 @@ class SandboxRuntime(ProcessRuntime):
         pids_limit: most processes (and threads) alive in the sandbox at once, through a cgroup
             (default 1024; 0 for none).
         memory_limit: most memory the sandbox's processes use together, e.g. ``"512M"`` (default 4G; 0 for none).
+        overlay: give the system directories (/etc, /usr, /var ...) an ephemeral writable layer, for
+            tasks that install packages or add users; changes vanish when the sandbox closes.
         restart, response_timeout, import_paths: as for every remote runtime (``RemoteRuntime``).
     """
 
@@ -55,6 +62,7 @@ class SandboxRuntime(ProcessRuntime):
         bwrap: str = "bwrap",
         pids_limit: Optional[int] = None,
         memory_limit: Optional[int | str] = None,
+        overlay: bool = False,
         **common: Any,
     ) -> None:
         super().__init__(**common)
@@ -62,6 +70,7 @@ class SandboxRuntime(ProcessRuntime):
         self.ro_binds = [_bind(spec) for spec in ro_binds or []]
         self.rw_binds = [_bind(spec) for spec in rw_binds or []]
         self.bwrap = bwrap
+        self.overlay = bool(overlay)
         sandbox_policy.check_limits(pids_limit, memory_limit)
         self.pids_limit = pids_limit
         self.memory_limit = memory_limit
@@ -76,7 +85,9 @@ class SandboxRuntime(ProcessRuntime):
                 "install it (apt-get install bubblewrap, dnf install bubblewrap)"
             )
         self.workspace.mkdir(parents=True, exist_ok=True)
-        command = [bwrap, *self.bwrap_args(serve_args), "--", *super().command(serve_args)]
+        args = self.bwrap_args(serve_args)
+        server = self._overlay_launcher(args, serve_args) if self.overlay else super().command(serve_args)
+        command = [bwrap, *args, "--", *server]
         if self.limits is None:
             self.limits = sandbox_policy.create_limits(self.pids_limit, self.memory_limit)
         return command if self.limits is None else self.limits.launcher(command)
@@ -91,7 +102,10 @@ class SandboxRuntime(ProcessRuntime):
         """The bubblewrap options: read-only host, private /tmp /dev /proc, writable workspace."""
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
-        if os.geteuid() == 0:  # started by root: the agent's processes get none of root's capabilities
+        if self.overlay:  # the launcher mounts the overlay, then keeps only what packages and users need
+            if os.geteuid() != 0:
+                args += ["--unshare-user", "--uid", "0", "--gid", "0", "--cap-add", "ALL"]
+        elif os.geteuid() == 0:  # started by root: the agent's processes get none of root's capabilities
             args += ["--cap-drop", "ALL"]
         if not self.network:
             args.append("--unshare-net")
@@ -109,6 +123,12 @@ class SandboxRuntime(ProcessRuntime):
         for src, dest in writable:
             args += ["--bind", str(src), str(dest)]
         return [*args, "--chdir", str(self.workspace)]
+
+    def _overlay_launcher(self, args: list[str], serve_args: list[str]) -> list[str]:
+        """With ``overlay``: the server, started by what mounts the overlay (told which bind mounts to
+        carry over it) and drops capabilities first."""
+        binds = [args[i + 2] for i, arg in enumerate(args) if arg in ("--bind", "--ro-bind") and args[i + 2] != "/"]
+        return [sys.executable, "-m", "agentexec.runtimes.sandbox_overlay", *dict.fromkeys(binds), "--", *serve_args]
 
     def _secret_patterns(self) -> list[str]:
         patterns = sandbox_policy.secret_patterns(self.config)

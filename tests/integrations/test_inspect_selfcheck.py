@@ -1,7 +1,8 @@
 """Inspect AI's own sandbox conformance suite, every check, against agentexec's runtimes.
 
 The checks are imported from ``inspect_ai.util._sandbox.self_check`` (not written here) and run
-against the ``agentexec`` sandbox type on ``local``, ``process`` and ``sandbox``, with Inspect's own
+against the ``agentexec`` sandbox type on ``local``, ``process``, ``sandbox`` and ``sandbox`` with
+``overlay = true`` (an ephemeral writable system, where every check must pass), with Inspect's own
 ``local`` provider beside them: a check that Inspect's ``local`` also cannot pass on this machine
 is expected to fail for ours under the same user, and no other may.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -23,10 +25,10 @@ from agentexec.integrations.inspect_sandbox import AgentexecSandboxConfig, Agent
 from tests.helpers import bwrap_unavailable  # noqa: E402
 
 CHECKS = sorted(self_check.__all__)
-PROVIDERS = ["inspect-local", "local", "process", "sandbox"]
+PROVIDERS = ["inspect-local", "local", "process", "sandbox", "sandbox-overlay"]
 
-#: Checks the sandbox cannot pass, and why: adduser needs a writable /etc, kept read-only there.
-SANDBOX_CANNOT = {"test_exec_as_user": "adduser needs a writable /etc; the sandbox's system is read-only"}
+#: Checks the sandbox without its overlay cannot pass, and why: adduser needs a writable /etc.
+SANDBOX_CANNOT = {"test_exec_as_user": "adduser needs a writable /etc; without overlay the system is read-only"}
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +42,18 @@ def inspect_local():
 @pytest.fixture(scope="module", params=PROVIDERS)
 def provider(request):
     name = request.param
-    if name == "sandbox" and bwrap_unavailable():
+    if name.startswith("sandbox") and bwrap_unavailable():
         pytest.skip(bwrap_unavailable())
     if name == "inspect-local":
         yield name, request.getfixturevalue("inspect_local")
         return
     workspace = tempfile.mkdtemp(prefix="inspect-selfcheck-")
-    environments = self_check_run(
-        AgentexecSandboxEnvironment.sample_init(
-            "selfcheck", AgentexecSandboxConfig(runtime=name, workspace=workspace), {}
-        )
-    )
+    config = AgentexecSandboxConfig(runtime=name, workspace=workspace)
+    if name == "sandbox-overlay":
+        toml = Path(workspace).with_suffix(".toml")
+        toml.write_text('[core]\nruntime = "sandbox"\n[runtime]\noverlay = true\n')
+        config = AgentexecSandboxConfig(config=str(toml), workspace=workspace)
+    environments = self_check_run(AgentexecSandboxEnvironment.sample_init("selfcheck", config, {}))
     yield name, environments["default"]
     self_check_run(AgentexecSandboxEnvironment.sample_cleanup("selfcheck", None, environments, False))
     shutil.rmtree(workspace, ignore_errors=True)

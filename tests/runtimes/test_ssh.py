@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import socket
@@ -148,6 +149,28 @@ def test_a_closed_port_is_one_line_and_exit_2_from_the_cli(tmp_path: Path) -> No
 def test_the_host_is_required(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="host"):
         SSHRuntime(workspace=tmp_path)
+
+
+def test_a_task_carries_its_files_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
+    """The task file's uploads and downloads cross the ssh boundary as they do on every runtime."""
+    (tmp_path / "agentexec.toml").write_text(
+        f'[core]\nruntime = "ssh"\n[runtime]\nhost = "{getpass.getuser()}@127.0.0.1"\nport = {sshd.port}\n'
+        f'identity_file = "{sshd.identity}"\nssh_options = {json.dumps(sshd.options)}\n'
+        f'agentexec_command = "{sys.executable} -m agentexec"\n'
+    )
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures/input.txt").write_text("carried\n")
+    (tmp_path / "ws").mkdir()
+    task = {
+        "workspace": "ws",
+        "upload": ["fixtures"],
+        "download": ["out"],
+        "actions": [{"action": "run", "args": {"command": "mkdir out && tr a-z A-Z < fixtures/input.txt > out/r"}}],
+    }
+    write_json(tmp_path / "task.json", task)
+    result = run_cli("run", "task.json", "--log", "run.jsonl", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "run.jsonl.outputs/out/r").read_text() == "CARRIED\n"
 
 
 WHERE_OPS = textwrap.dedent(
