@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import os
 import pwd
+import selectors
 import signal
 import subprocess
 import threading
@@ -49,11 +50,27 @@ class UnknownUser(LookupError):
     """``user`` names no account where the executor runs."""
 
 
-@dataclass
-class _Stream:
-    buffer: OutputBuffer
-    thread: threading.Thread
-    invalid: bool = False
+class _Capture:
+    """One output pipe's text: decoded as it comes, capped and spilled like ``run``'s output."""
+
+    def __init__(self, pipe: Optional[IO[bytes]], limit: int, spill_dir: Path) -> None:
+        assert pipe is not None
+        self.fd = pipe.fileno()
+        self.buffer = OutputBuffer(limit, spill_dir)
+        self.invalid = False
+        self.at_eof = False
+        self._pipe = pipe
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def add(self, chunk: bytes) -> None:
+        text = self._decoder.decode(chunk)
+        if "\ufffd" in text and text.count("\ufffd") > chunk.count(b"\xef\xbf\xbd"):
+            self.invalid = True
+        self.buffer.add(text)
+
+    def finish(self) -> None:
+        self.buffer.add(self._decoder.decode(b"", True))
+        self._pipe.close()
 
 
 def run_argv(
@@ -96,19 +113,20 @@ def run_argv(
     if on_start is not None:
         on_start(process)
     streams = [
-        _reader(process.stdout, max_output_chars, spill_dir),
-        _reader(process.stderr, max_output_chars, spill_dir),
+        _Capture(process.stdout, max_output_chars, spill_dir),
+        _Capture(process.stderr, max_output_chars, spill_dir),
     ]
     feeder = None
     if isinstance(stdin, bytes):
         feeder = threading.Thread(target=_feed, args=(process, stdin), daemon=True, name="exec-stdin")
         feeder.start()
     deadline = None if timeout is None else time.monotonic() + timeout
-    timed_out = not _wait(process, streams, deadline)
+    timed_out = not _collect(process, streams, deadline)
     if timed_out:
         kill_tree(process)
-        for stream in streams:
-            stream.thread.join(timeout=2)
+        _collect(process, streams, time.monotonic() + 2)  # what the tree wrote before it went
+    for stream in streams:
+        stream.finish()
     if feeder is not None:
         feeder.join(timeout=1)
     out, err = streams
@@ -147,26 +165,6 @@ def _identity(user: Optional[str]) -> dict[str, Any]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-def _reader(pipe: Optional[IO[bytes]], limit: int, spill_dir: Path) -> _Stream:
-    assert pipe is not None
-    stream = _Stream(OutputBuffer(limit, spill_dir), threading.Thread())
-
-    def drain() -> None:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        fd = pipe.fileno()
-        while chunk := os.read(fd, _READ_SIZE):
-            text = decoder.decode(chunk)
-            if "\ufffd" in text and text.count("\ufffd") > chunk.count(b"\xef\xbf\xbd"):
-                stream.invalid = True
-            stream.buffer.add(text)
-        stream.buffer.add(decoder.decode(b"", True))
-        pipe.close()
-
-    stream.thread = threading.Thread(target=drain, daemon=True, name="exec-output")
-    stream.thread.start()
-    return stream
-
-
 def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
     """Write stdin in a thread of its own, so a process that prints before reading never deadlocks."""
     assert process.stdin is not None
@@ -179,17 +177,53 @@ def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
         pass
 
 
-def _wait(process: subprocess.Popen[bytes], streams: list[_Stream], deadline: Optional[float]) -> bool:
-    """Wait for the process and for its output pipes to close; False when the deadline came first."""
+def _collect(process: subprocess.Popen[bytes], streams: list[_Capture], deadline: Optional[float]) -> bool:
+    """Read both pipes until they close and wait for the process; False when the deadline came first.
+
+    One selector in the calling thread watches the pipes and, through a pidfd, the process's exit:
+    no reader threads to start and no polling ``wait``, which cost milliseconds a call. A
+    background child may still hold a pipe: the call lasts until it lets go, as a shell's would.
+    """
+    exit_fd = _pidfd(process)
+    exited = exit_fd is None  # without a pidfd, the wait below is the only one
+    try:
+        with selectors.DefaultSelector() as selector:
+            for stream in streams:
+                if not stream.at_eof:
+                    selector.register(stream.fd, selectors.EVENT_READ, stream)
+            if exit_fd is not None:
+                selector.register(exit_fd, selectors.EVENT_READ, None)
+            while not exited or any(not stream.at_eof for stream in streams):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                for key, _ in selector.select(left):
+                    if key.data is None:
+                        exited = True
+                        selector.unregister(key.fd)
+                    elif chunk := os.read(key.fd, _READ_SIZE):
+                        key.data.add(chunk)
+                    else:
+                        key.data.at_eof = True
+                        selector.unregister(key.fd)
+    finally:
+        if exit_fd is not None:
+            os.close(exit_fd)
     try:
         process.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         return False
-    for stream in streams:  # a background child may still hold a pipe: the call lasts until it lets go
-        stream.thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        if stream.thread.is_alive():
-            return False
     return True
+
+
+def _pidfd(process: subprocess.Popen[bytes]) -> Optional[int]:
+    """A descriptor that becomes readable when the process exits (Linux 5.3+), else None."""
+    if process.returncode is not None:  # reaped: its pid may belong to another process by now
+        return None
+    try:
+        return os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def kill_tree(process: subprocess.Popen[bytes], grace: float = KILL_GRACE) -> None:
