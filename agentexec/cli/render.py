@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import IO, Any, Optional
+from typing import Any, Optional
 
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from agentexec.eventlog import result_record
 from agentexec.events import describe_action
 from agentexec.loop import RunResult
 from agentexec.streamed import StreamedText
@@ -146,28 +143,3 @@ class RichView:
         if result.log_path:
             parts.append(f"event log: {result.log_path}")
         self.console.print(Text(" · ".join(parts), style=style))
-
-
-class JsonLines:
-    """``--json``: every event, output chunks included, as one JSON line each on stdout."""
-
-    def __init__(self, stream: IO[str] = sys.stdout) -> None:
-        self.stream = stream
-
-    def _write(self, data: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(data, ensure_ascii=False) + "\n")
-        self.stream.flush()
-
-    def header(self, header: dict[str, Any]) -> None:
-        self._write(header)
-
-    def record(self, record: dict[str, Any]) -> None:
-        self._write(record)
-
-    def finish(self, result: RunResult) -> None:
-        self._write(result_record(result.to_dict()))
-
-
-def make_view(json_output: bool) -> RichView | JsonLines:
-    """The sink that shows a run: ``--json`` lines on stdout, else the rich view."""
-    return JsonLines() if json_output else RichView()

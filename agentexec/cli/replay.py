@@ -239,7 +239,7 @@ def _note(log: Path, notes: list[str]) -> None:
 
 
 def _view(json_output: bool) -> Any:
-    from agentexec.cli.render import JsonLines
+    from agentexec.cli.json_view import JsonLines
     from agentexec.cli.replay_view import LogView
 
     return JsonLines() if json_output else LogView()

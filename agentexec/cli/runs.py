@@ -91,7 +91,7 @@ def run(
         fail("missing TASK.json: give a task file to run, or --resume LOG to continue an interrupted run")
         return
     from agentexec.assembly import build_agent, run_settings
-    from agentexec.cli.render import make_view
+    from agentexec.cli.json_view import make_view
     from agentexec.eventlog import new_log_path
     from agentexec.session import Session, SessionPlan
     from agentexec.tasks import load_task
@@ -170,7 +170,7 @@ def shell(
     json_output: JsonOpt = False,
 ) -> None:
     """Interactive loop: you are the agent; a line is a run action, /help lists the other commands."""
-    from agentexec.cli.render import JsonLines
+    from agentexec.cli.json_view import JsonLines
     from agentexec.cli.shell import start_shell
     from agentexec.cli.shell_view import ShellView
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import shutil
 import stat
 import tempfile
@@ -160,7 +159,7 @@ class Confinement:
                 mode = stat.S_IMODE(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
             except FileNotFoundError:
                 mode = 0o666 & ~_umask()
-            temp = f".{name[:200]}.{secrets.token_hex(6)}.tmp"
+            temp = f".{name[:200]}.{os.urandom(6).hex()}.tmp"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = os.open(temp, flags, 0o600, dir_fd=dir_fd)
             try:
