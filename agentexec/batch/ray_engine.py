@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -130,9 +131,18 @@ class RayEngine:
                 self.ray.cancel(task.ref, force=True)
 
     def _stop(self, task: RayTask, reason: str, now: float) -> None:
-        """Cancel gently (KeyboardInterrupt in the task) and force it after ``STOP_GRACE`` seconds."""
+        """Cancel gently (KeyboardInterrupt in the task) and force it after ``STOP_GRACE`` seconds.
+
+        The collector is told why first, so the task's log says it (see ``run_job_reporting``)."""
         if task.stop_reason is None:
             task.stop_reason, task.kill_at = reason, now + STOP_GRACE
+            from agentexec.batch.worker import CANCELLED, timeout_reason
+
+            why = timeout_reason(task.job) if reason == "timeout" else CANCELLED
+            try:
+                self.ray.get(self.collector.stop.remote(task.job.task_id, why), timeout=5)
+            except self.ray.exceptions.RayError:
+                pass  # the log then says "interrupted by the user"; the result still says why
             self.ray.cancel(task.ref, force=False)
 
     def _collect(self, task: RayTask) -> Completion:
@@ -169,22 +179,54 @@ class LogCollector:
 
     def __init__(self) -> None:
         self.lines: dict[str, list[str]] = {}
+        self.reasons: dict[str, str] = {}  # why the engine is stopping a job
 
     def add(self, task_id: str, line: str) -> None:
         self.lines.setdefault(task_id, []).append(line)
 
+    def stop(self, task_id: str, reason: str) -> None:
+        self.reasons[task_id] = reason
+
+    def reason(self, task_id: str) -> Optional[str]:
+        return self.reasons.get(task_id)
+
     def take(self, task_id: str) -> list[str]:
+        self.reasons.pop(task_id, None)
         return self.lines.pop(task_id, [])
 
     def forget(self, task_id: str) -> None:
+        self.reasons.pop(task_id, None)
         self.lines.pop(task_id, None)
 
 
 def run_job_reporting(job: Job, collector: Any) -> dict[str, Any]:
-    """``run_job`` on a Ray worker, sending its log lines to ``collector`` (see ``LineReporter``)."""
+    """``run_job`` on a Ray worker, sending its log lines to ``collector`` (see ``LineReporter``).
+
+    Ray's gentle cancel raises KeyboardInterrupt through the main thread's SIGINT handler; this
+    one asks the collector why the engine stopped the job and raises ``Stopped`` with that reason,
+    so a timeout is logged as one, not as a person's Ctrl-C.
+    """
     from agentexec.batch.worker import run_job
 
-    return run_job(job, on_line=LineReporter(collector, job.task_id))
+    def stopped(signum: int, frame: Any) -> None:
+        import ray
+
+        from agentexec.loop import Stopped
+
+        try:
+            reason = ray.get(collector.reason.remote(job.task_id), timeout=5)
+        except ray.exceptions.RayError:
+            reason = None
+        raise Stopped(reason) if reason else KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, stopped)
+    except ValueError:  # not the main thread: Ray's own KeyboardInterrupt, and its words, then
+        return run_job(job, on_line=LineReporter(collector, job.task_id))
+    try:
+        return run_job(job, on_line=LineReporter(collector, job.task_id))
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class LineReporter:

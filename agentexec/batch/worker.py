@@ -160,10 +160,9 @@ def process_main(job: Job, result_fd: int) -> NoReturn:
     The outcome is a pickle behind its 8-byte length, so the driver knows when it has all of it.
     """
     signal.signal(signal.SIGINT, lambda signum, frame: None)
-    signal.signal(signal.SIGTERM, _stop_with("interrupted: the batch was cancelled"))
+    signal.signal(signal.SIGTERM, _stop_with(CANCELLED))
     if job.timeout:
-        timeout_reason = f"task timeout of {job.timeout:g} s reached; the batch engine stopped it"
-        signal.signal(TIMEOUT_SIGNAL, _stop_with(timeout_reason))
+        signal.signal(TIMEOUT_SIGNAL, _stop_with(timeout_reason(job)))
     outcome = run_job(job)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(TIMEOUT_SIGNAL, signal.SIG_IGN)
@@ -176,6 +175,14 @@ def process_main(job: Job, result_fd: int) -> NoReturn:
     # Nothing is left to clean up (run_job closed the runtime) and the driver has the outcome; skip
     # the interpreter's exit work (atexit hooks, joining leftover threads) and the fork server's loop.
     os._exit(0)
+
+
+#: What a task's log says when the engine stops it: the batch was cancelled, or its timeout came.
+CANCELLED = "interrupted: the batch was cancelled"
+
+
+def timeout_reason(job: Job) -> str:
+    return f"task timeout of {job.timeout:g} s reached; the batch engine stopped it"
 
 
 def _stop_with(reason: str) -> Callable[[int, Any], None]:

@@ -306,6 +306,9 @@ def test_ray_batch_isolates_hangs_and_killed_workers(cluster: Cluster, hidden: P
     # (stopped at 2 s, on a busy machine possibly before its first action began)
     assert "agentexec" in hung[0] and [e["action"] for e in hung if "action" in e] in ([], ["hang"])
     assert hung[-1]["result"]["outcome"] == "timeout"
+    assert "interrupted by the user" not in json.dumps(hung), "a timeout is not a person's Ctrl-C"
+    stopped = [e for e in hung if e.get("observation") == "error"]
+    assert all("task timeout of 2 s reached" in e["content"] for e in stopped), stopped
 
 
 def test_ray_batch_starts_a_loopback_cluster_when_no_address_is_given(hidden: Path, env: dict) -> None:
