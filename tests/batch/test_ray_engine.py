@@ -311,6 +311,19 @@ def test_ray_batch_isolates_hangs_and_killed_workers(cluster: Cluster, hidden: P
     assert all("task timeout of 2 s reached" in e["content"] for e in stopped), stopped
 
 
+def test_a_task_stopped_at_its_timeout_says_so_in_its_log(cluster: Cluster, hidden: Path, env: dict) -> None:
+    """The gentle cancel reaches the running action; its log names the timeout, not a Ctrl-C."""
+    tasks = [{"id": "slow", "actions": [{"action": "greet", "args": {"name": "x"}}, {"action": "hang"}], "timeout": 8}]
+    project = make_project(hidden, "p4", tasks)
+    done, _ = batch(project, env, "--engine", "ray", "--address", cluster.address, "--out", "out", "--num-cpus", "1")
+    assert done.returncode == 1, done.stderr[-3000:]
+    log = read_log(project / "out" / "logs" / "slow.jsonl")
+    assert [e["action"] for e in log if "action" in e] == ["greet", "hang"]
+    stopped = next(e for e in log if e.get("observation") == "error")
+    assert "task timeout of 8 s reached" in stopped["content"], stopped
+    assert "interrupted by the user" not in json.dumps(log)
+
+
 def test_ray_batch_starts_a_loopback_cluster_when_no_address_is_given(hidden: Path, env: dict) -> None:
     project = make_project(hidden, "p3", GOOD_TASKS[:2])
     done, watch = batch(project, env, "--engine", "ray", "--out", "out", "--workers", "2")
