@@ -81,7 +81,10 @@ def check_run(exit_info: dict, trajectory: dict, log: Path, tmp_path: Path) -> N
     assert seen[4][1] == "alive\n"
     assert trajectory["info"]["agentexec_log"] == str(log)
     records = read_log(log)
-    assert records[0]["agentexec"] and records[-1]["result"]["steps"] == len(SCRIPT)
+    actions = [r for r in records if "action" in r]
+    # a step is every action in the log (as replay counts them): each command, and the C-c that
+    # stopped the timed-out one
+    assert records[0]["agentexec"] and records[-1]["result"]["steps"] == len(actions) == len(SCRIPT) + 1
     commands = [r["args"]["command"] for r in records if r.get("action") == "run"]
     assert any("notes.txt" in c for c in commands) and "C-c" in commands  # the timed-out command was stopped
     shown = run_cli("show", str(log), cwd=tmp_path)
